@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The SIMD levels as burst AEAD backends: CPU checks, the struct aead_burst_impl wrappers, and the
+ * per-burst choice of which packets go to the lanes.
+ *
+ * Compiled without -m flags: nothing here uses vector instructions itself; it only calls a level's
+ * code after that level's check passed.
+ *
+ * Why a split: a burst in the lanes takes as many steps as its longest packet needs (one 64-byte
+ * block per lane per step), and from about 3 KiB intel-ipsec-mb's single-message AVX-512 code is
+ * faster per byte than a lane. So the longest packets of a burst may go to intel-ipsec-mb while the
+ * rest fill the lanes, longest first. Which split is cheapest comes from a cost model whose
+ * constants were measured with perf/bench_crypto on the AVX-512 IFMA machine (an AMD EPYC,
+ * 2026-11-22); on other CPUs they are estimates:
+ *   lanes: one step costs the level's step (TSC ticks), a packet takes 1 + ceil(len / 64)
+ *          steps, and a burst takes max(ceil(sum of steps / lanes), longest packet's steps) steps;
+ *   intel-ipsec-mb: IPSEC_C0 + IPSEC_C1 * len per packet.
+ * Every k from 0 to n (the k longest packets to intel-ipsec-mb) is costed and the cheapest taken.
+ * MESHGATE_SIMD_SPLIT=0 in the environment (read at init) keeps every packet in the lanes (tests,
+ * benchmarks); so does a CPU or build where intel-ipsec-mb cannot run.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aead_burst_simd.h"
+#include "aead_simd_internal.h"
+
+#define SIMD_BACKEND(x) AEAD_BACKEND_SIMD_##x
+
+#define SIMD_ENV_SPLIT "MESHGATE_SIMD_SPLIT"
+#define SIMD_CHUNK     64
+
+/* Cost model, TSC ticks (see the top comment). */
+#define IPSEC_C0       451
+#define IPSEC_C1_X1000 465 /* 0.465 per byte */
+
+struct simd_level {
+	void (*seal)(struct aead_burst_op *const *opp, unsigned int n);
+	unsigned int (*open)(struct aead_burst_op *const *opp, unsigned int n);
+	unsigned int lanes_log2; /* 4: 16 lanes, 3: 8 lanes */
+	unsigned int step;	 /* ticks per step */
+	/* below this length a lane beats intel-ipsec-mb per packet: step / lanes * (1 + len / 64) <
+	 * IPSEC_C0 + IPSEC_C1 * len; a burst of equal lengths below it stays in the lanes */
+	uint32_t split_min;
+};
+
+struct simd_ctx {
+	const struct simd_level *lvl;
+	struct aead_burst ipsec; /* for the long packets of a burst, when split */
+	bool split;
+};
+
+static bool simd_avx512_supported(void)
+{
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+	       __builtin_cpu_supports("avx512vl");
+}
+
+static bool simd_ifma_supported(void)
+{
+	return simd_avx512_supported() && __builtin_cpu_supports("avx512ifma");
+}
+
+static bool simd_avx2_supported(void)
+{
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("avx2");
+}
+
+static int simd_init(struct aead_burst *ab, const struct simd_level *lvl)
+{
+	struct simd_ctx *c = calloc(1, sizeof(*c));
+	const char *env = getenv(SIMD_ENV_SPLIT);
+
+	if (c == NULL)
+		return -ENOMEM;
+	c->lvl = lvl;
+	if ((env == NULL || strcmp(env, "0") != 0) && aead_burst_ipsecmb.supported()) {
+		c->ipsec.impl = &aead_burst_ipsecmb;
+		c->ipsec.backend = AEAD_BACKEND_IPSECMB;
+		c->split = aead_burst_ipsecmb.init(&c->ipsec) == 0;
+	}
+	ab->state = c;
+	return 0;
+}
+
+static void simd_fini(struct aead_burst *ab)
+{
+	struct simd_ctx *c = ab->state;
+
+	if (c != NULL && c->split)
+		aead_burst_ipsecmb.fini(&c->ipsec);
+	free(c);
+	ab->state = NULL;
+}
+
+static unsigned int simd_steps(const struct aead_burst_op *op)
+{
+	return 1 + (op->len + 63) / 64;
+}
+
+/* opp[0..n) sorted by length, longest first (insertion sort: n <= SIMD_CHUNK). */
+static void simd_sort(struct aead_burst_op **opp, unsigned int n)
+{
+	for (unsigned int i = 1; i < n; i++) {
+		struct aead_burst_op *x = opp[i];
+		unsigned int j = i;
+
+		for (; j > 0 && opp[j - 1]->len < x->len; j--)
+			opp[j] = opp[j - 1];
+		opp[j] = x;
+	}
+}
+
+/* How many of the longest packets (opp sorted) to give intel-ipsec-mb. */
+static unsigned int simd_choose(const struct simd_ctx *c, struct aead_burst_op *const *opp,
+				unsigned int n)
+{
+	const unsigned int shift = c->lvl->lanes_log2, lanes = 1u << shift;
+	uint32_t steps[SIMD_CHUNK + 1], suffix = 0, ipsec = 0, best = UINT32_MAX;
+	unsigned int k_best = 0;
+
+	steps[n] = 0;
+	for (unsigned int i = n; i-- > 0;) {
+		suffix += simd_steps(opp[i]);
+		steps[i] = suffix;
+	}
+	for (unsigned int k = 0; k <= n; k++) {
+		/* no division here: at 64-byte packets a divide per k cost ~5% */
+		uint32_t rounds = (steps[k] + lanes - 1) >> shift, cost;
+
+		if (k < n && simd_steps(opp[k]) > rounds)
+			rounds = simd_steps(opp[k]);
+		cost = rounds * c->lvl->step + ipsec;
+		if (cost < best) {
+			best = cost;
+			k_best = k;
+		}
+		if (k < n)
+			ipsec += IPSEC_C0 + opp[k]->len * IPSEC_C1_X1000 / 1000;
+	}
+	return k_best;
+}
+
+static unsigned int simd_run(struct aead_burst *ab, struct aead_burst_op *ops, unsigned int n,
+			     bool open)
+{
+	struct simd_ctx *c = ab->state;
+	unsigned int ok = 0;
+
+	for (unsigned int base = 0; base < n; base += SIMD_CHUNK) {
+		unsigned int m = n - base < SIMD_CHUNK ? n - base : SIMD_CHUNK, k = 0;
+		struct aead_burst_op *opp[SIMD_CHUNK];
+		uint32_t lmin = UINT32_MAX, lmax = 0;
+
+		for (unsigned int i = 0; i < m; i++) {
+			opp[i] = &ops[base + i];
+			lmin = ops[base + i].len < lmin ? ops[base + i].len : lmin;
+			lmax = ops[base + i].len > lmax ? ops[base + i].len : lmax;
+		}
+		/*
+		 * Equal lengths below split_min (where the model never picks intel-ipsec-mb for a
+		 * balanced burst): nothing to sort or choose.
+		 */
+		if (lmin != lmax || lmax >= c->lvl->split_min) {
+			simd_sort(opp, m);
+			if (c->split)
+				k = simd_choose(c, opp, m);
+		}
+		if (k > 0) {
+			struct aead_burst_op big[SIMD_CHUNK];
+
+			for (unsigned int i = 0; i < k; i++)
+				big[i] = *opp[i];
+			if (open) {
+				ok += c->ipsec.impl->open(&c->ipsec, big, k);
+				for (unsigned int i = 0; i < k; i++)
+					opp[i]->ok = big[i].ok;
+			} else {
+				c->ipsec.impl->seal(&c->ipsec, big, k);
+			}
+		}
+		if (open)
+			ok += c->lvl->open(opp + k, m - k);
+		else
+			c->lvl->seal(opp + k, m - k);
+	}
+	return ok;
+}
+
+static void simd_seal(struct aead_burst *ab, struct aead_burst_op *ops, unsigned int n)
+{
+	simd_run(ab, ops, n, false);
+}
+
+static unsigned int simd_open(struct aead_burst *ab, struct aead_burst_op *ops, unsigned int n)
+{
+	return simd_run(ab, ops, n, true);
+}
+
+/*
+ * TSC ticks per step (from 32 x 1420-byte bursts, lanes only, release build; 64-byte bursts cost
+ * ~15% more per step) and the equal-length threshold that follows from the model.
+ */
+#define SIMD_IMPL(lvl, LVL, lanes_log2, ticks, split_min)                                   \
+	static const struct simd_level simd_##lvl##_level = {mg_simd_##lvl##_seal_ptrs,     \
+							     mg_simd_##lvl##_open_ptrs,     \
+							     lanes_log2, ticks, split_min}; \
+	static int simd_##lvl##_init(struct aead_burst *ab)                                 \
+	{                                                                                   \
+		return simd_init(ab, &simd_##lvl##_level);                                  \
+	}                                                                                   \
+	const struct aead_burst_impl aead_burst_simd_##lvl = {                              \
+		.backend = SIMD_BACKEND(LVL),                                               \
+		.supported = simd_##lvl##_supported,                                        \
+		.init = simd_##lvl##_init,                                                  \
+		.fini = simd_fini,                                                          \
+		.seal = simd_seal,                                                          \
+		.open = simd_open,                                                          \
+	};
+
+SIMD_IMPL(ifma, IFMA, 4, 610, 3100)
+SIMD_IMPL(avx512, AVX512, 4, 646, 2400)
+SIMD_IMPL(avx2, AVX2, 3, 800, 300)
