@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The control thread's loop. Each turn: handshake, ARP and ND frames from the workers; worker
+ * events; the timers of every peer; objects whose RCU grace period has ended; and the UAPI socket,
+ * whose poll() is also where the loop sleeps when there is nothing else to do.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_ethdev.h>
+#include <rte_random.h>
+#include <rte_ring_elem.h>
+
+#include <sodium.h>
+
+#include "counters.h"
+#include "ctrl.h"
+#include "stats.h"
+#include "worker.h"
+
+#define NS_PER_MS 1000000ULL
+#define TIMER_TICK_NS (10 * NS_PER_MS)
+#define CTRL_BATCH 64        /* frames per turn, so the UAPI socket stays responsive under a flood */
+#define RATELIMIT_GC_NS (1000 * NS_PER_MS)
+
+struct ctrl ctrl;
+
+struct deferred {
+	void *ptr;
+	void (*fn)(void *);
+	uint64_t token;
+};
+
+static struct deferred *deferred;
+static size_t n_deferred, cap_deferred;
+
+void ctrl_defer_free(void *ptr, void (*fn)(void *))
+{
+	if (n_deferred == cap_deferred) {
+		size_t cap = cap_deferred ? cap_deferred * 2 : 64;
+		struct deferred *d = realloc(deferred, cap * sizeof(*d));
+
+		if (!d) {
+			/* Cannot defer: wait out a grace period here instead (rare, and only slow). */
+			rte_rcu_qsbr_synchronize(mg_dev.rcu, RTE_QSBR_THRID_INVALID);
+			fn(ptr);
+			return;
+		}
+		deferred = d;
+		cap_deferred = cap;
+	}
+	deferred[n_deferred++] = (struct deferred){ ptr, fn, rte_rcu_qsbr_start(mg_dev.rcu) };
+}
+
+static void reclaim(bool all)
+{
+	size_t kept = 0;
+
+	if (all && n_deferred)
+		rte_rcu_qsbr_synchronize(mg_dev.rcu, RTE_QSBR_THRID_INVALID);
+	for (size_t i = 0; i < n_deferred; i++) {
+		if (all || rte_rcu_qsbr_check(mg_dev.rcu, deferred[i].token, false) == 1)
+			deferred[i].fn(deferred[i].ptr);
+		else
+			deferred[kept++] = deferred[i];
+	}
+	n_deferred = kept;
+}
+
+static void reclaim_node(void *ctx, void *node)
+{
+	(void)ctx;
+	ctrl_defer_free(node, free);
+}
+
+void ctrl_tx(struct rte_mbuf *m)
+{
+	if (rte_ring_enqueue(mg_dev.ctrl_tx, m) != 0) {
+		mg_drop(MG_DROP_WAN_TX_FULL, 1);
+		rte_pktmbuf_free(m);
+	}
+}
+
+int ctrl_init(const struct mg_config *cfg)
+{
+	static struct allowedips table;
+	static const struct allowedips_ops ops = { .reclaim = reclaim_node };
+	uint8_t secret[RATELIMIT_SECRET_LEN];
+	int ret;
+
+	ctrl.cfg = cfg;
+	ctrl.now_ns = mg_now_ns();
+	randombytes_buf(secret, sizeof(secret));
+	ret = ratelimit_init(&ctrl.ratelimit, secret);
+	sodium_memzero(secret, sizeof(secret));
+	if (ret)
+		return ret;
+	allowedips_init(&table, &ops);
+	mg_dev.allowedips = &table;
+	cookie_checker_init(&ctrl.checker, ctrl.id.static_public);
+	ret = apply_devconf(&cfg->wg);
+	if (ret)
+		return ret;
+	stats_init(cfg->interface);
+	return uapi_server_open(cfg->interface);
+}
+
+/* A worker's event names a peer that may be gone by now: check before touching it. */
+static struct mg_peer *event_peer(const struct mg_event *ev)
+{
+	struct mg_peer *p = ev->peer_id < MG_MAX_PEERS ? mg_dev.peers[ev->peer_id] : NULL;
+
+	return p == ev->peer && p->gen == ev->peer_gen ? p : NULL;
+}
+
+static unsigned int drain_events(void)
+{
+	struct mg_event ev;
+	unsigned int n = 0;
+
+	while (n < CTRL_BATCH && rte_ring_dequeue_elem(mg_dev.events, &ev, sizeof(ev)) == 0) {
+		struct mg_peer *peer = event_peer(&ev);
+
+		n++;
+		if (!peer)
+			continue;
+		switch (ev.type) {
+		case MG_EV_HANDSHAKE_NEEDED:
+			__atomic_store_n(&peer->want_handshake, 0, __ATOMIC_RELAXED);
+			hs_send_initiation(peer, false);
+			break;
+		case MG_EV_KEYPAIR_CONFIRMED:
+			if (peer->next == ev.keypair) {
+				peers_confirm(peer, ev.keypair);
+				timers_handshake_complete(&peer->timers, ctrl.now_ns);
+			}
+			break;
+		case MG_EV_ROAMED:
+			__atomic_store_n(&peer->roam_pending, 0, __ATOMIC_RELAXED);
+			peers_set_endpoint(peer, &ev.from, &ev.from_mac);
+			break;
+		}
+	}
+	return n;
+}
+
+static unsigned int drain_frames(void)
+{
+	struct rte_mbuf *m[CTRL_BATCH];
+	unsigned int n = rte_ring_dequeue_burst(mg_dev.to_ctrl, (void **)m, CTRL_BATCH, NULL);
+
+	for (unsigned int i = 0; i < n; i++) {
+		const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m[i], const struct rte_ether_hdr *);
+		const uint8_t *l3 = (const uint8_t *)(eth + 1);
+
+		/* The classifier sent ARP, ICMPv6 ND and WireGuard handshake messages, nothing else. */
+		if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP) ||
+		    (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6) && l3[6] == IPPROTO_ICMPV6))
+			neigh_input(m[i]);
+		else
+			hs_input(m[i]);
+	}
+	return n;
+}
+
+enum seen { SEEN_TX_DATA, SEEN_RX_DATA, SEEN_RX_AUTH, SEEN_TX_ANY, SEEN_COUNT };
+
+/* Feed one worker-written time to the timers if it moved since the last tick. */
+static bool moved(const uint64_t *field, uint64_t *seen)
+{
+	uint64_t t = __atomic_load_n(field, __ATOMIC_RELAXED);
+
+	if (t == *seen)
+		return false;
+	*seen = t;
+	return true;
+}
+
+/* What the workers saw since the last tick, as timer events in the order it happened. */
+static void feed_timers(struct mg_peer *p)
+{
+	uint64_t when[SEEN_COUNT] = { 0 };
+	bool any[SEEN_COUNT] = {
+		[SEEN_TX_DATA] = moved(&p->last_tx_data_ns, &p->seen_tx_data_ns),
+		[SEEN_RX_DATA] = moved(&p->last_rx_data_ns, &p->seen_rx_data_ns),
+		[SEEN_RX_AUTH] = moved(&p->last_rx_auth_ns, &p->seen_rx_auth_ns),
+		[SEEN_TX_ANY] = moved(&p->last_tx_any_ns, &p->seen_tx_any_ns),
+	};
+	struct mg_keypair *kp = p->current;
+
+	when[SEEN_TX_DATA] = p->seen_tx_data_ns;
+	when[SEEN_RX_DATA] = p->seen_rx_data_ns;
+	when[SEEN_RX_AUTH] = p->seen_rx_auth_ns;
+	when[SEEN_TX_ANY] = p->seen_tx_any_ns;
+	for (;;) {
+		int first = -1;
+
+		for (int i = 0; i < SEEN_COUNT; i++)
+			if (any[i] && (first < 0 || when[i] < when[first]))
+				first = i;
+		if (first < 0)
+			break;
+		any[first] = false;
+		switch (first) {
+		case SEEN_TX_DATA:
+			timers_data_sent(&p->timers, when[first]);
+			break;
+		case SEEN_RX_DATA:
+			timers_data_received(&p->timers, when[first]);
+			/* An initiator that only receives must still rekey before its keys are rejected. */
+			if (kp && timers_keypair_should_rekey_on_receive(kp->birth_ns, kp->initiator, ctrl.now_ns))
+				hs_send_initiation(p, false);
+			break;
+		case SEEN_RX_AUTH:
+			timers_any_authenticated_packet_received(&p->timers, when[first]);
+			break;
+		default:
+			timers_any_authenticated_packet_sent(&p->timers, when[first]);
+		}
+	}
+}
+
+static void tick_peer(struct mg_peer *p)
+{
+	unsigned int due;
+
+	feed_timers(p);
+	due = timers_expire(&p->timers, ctrl.now_ns, (uint32_t)(rte_rand() % (REKEY_TIMEOUT_JITTER_MAX_MS + 1)));
+	if (due & TIMERS_ZERO_KEYS)
+		peers_clear_keys(p);
+	if (due & TIMERS_GIVE_UP) {
+		struct rte_mbuf *m;
+
+		while (rte_ring_dequeue(p->staged, (void **)&m) == 0)
+			rte_pktmbuf_free(m);
+	}
+	if (due & TIMERS_SEND_HANDSHAKE_INITIATION)
+		hs_send_initiation(p, true);
+	else if (due & TIMERS_NEW_HANDSHAKE)
+		hs_send_initiation(p, true); /* the retry budget is already reset */
+	if (due & (TIMERS_SEND_KEEPALIVE | TIMERS_SEND_PERSISTENT_KEEPALIVE))
+		hs_send_keepalive(p);
+}
+
+void ctrl_run(void)
+{
+	uint64_t next_tick = 0, next_gc = 0;
+
+	while (!mg_dev.quit) {
+		unsigned int work;
+
+		ctrl.now_ns = mg_now_ns();
+		work = drain_frames() + drain_events();
+		if (ctrl.now_ns >= next_tick) {
+			next_tick = ctrl.now_ns + TIMER_TICK_NS;
+			for (unsigned int i = 0; i < MG_MAX_PEERS; i++)
+				if (mg_dev.peers[i])
+					tick_peer(mg_dev.peers[i]);
+		}
+		if (ctrl.now_ns >= next_gc) {
+			next_gc = ctrl.now_ns + RATELIMIT_GC_NS;
+			ratelimit_gc(&ctrl.ratelimit, ctrl.now_ns);
+			/* A solicitation can go unanswered (the neighbour was not ready): ask again. */
+			peers_neighbour_update();
+			stats_write();
+		}
+		reclaim(false);
+		/* Sleep in poll() only when idle; 1 ms bounds the handshake latency this adds. */
+		uapi_server_poll(work ? 0 : 1);
+	}
+}
+
+void ctrl_fini(void)
+{
+	uapi_server_close();
+	stats_fini();
+	for (unsigned int i = 0; i < MG_MAX_PEERS; i++)
+		if (mg_dev.peers[i])
+			peers_remove(mg_dev.peers[i]);
+	if (mg_dev.allowedips)
+		allowedips_fini(mg_dev.allowedips);
+	reclaim(true);
+	free(deferred);
+	ratelimit_fini(&ctrl.ratelimit);
+	cookie_checker_wipe(&ctrl.checker);
+	sodium_memzero(&ctrl.id, sizeof(ctrl.id));
+}

@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Neighbours on the WAN port. The WAN port is meshgate's alone (AF_XDP or a NIC takes its frames
+ * from the kernel), so meshgate answers ARP and IPv6 neighbour solicitations for its own addresses
+ * and resolves next hops itself: on-link destinations directly, everything else via the gateway.
+ * A small table, control thread only; entries expire and are probed again.
+ */
+#include <netinet/in.h>
+#include <string.h>
+
+#include <rte_arp.h>
+#include <rte_icmp.h>
+#include <rte_ip.h>
+#include <rte_udp.h>
+
+#include "counters.h"
+#include "ctrl.h"
+#include "packet.h"
+
+#define NEIGH_MAX 256
+#define NEIGH_REACHABLE_NS (300ULL * 1000000000ULL)  /* re-probe a used entry after 5 min */
+#define NEIGH_PROBE_INTERVAL_NS (1000000000ULL)      /* at most one request a second per address */
+
+#define ND_NEIGHBOR_SOLICIT 135
+#define ND_NEIGHBOR_ADVERT 136
+#define ND_OPT_SOURCE_LINKADDR 1
+#define ND_OPT_TARGET_LINKADDR 2
+
+struct neigh {
+	int family;
+	uint8_t addr[16];
+	struct rte_ether_addr mac;
+	bool resolved;
+	uint64_t confirmed_ns;
+	uint64_t probed_ns;
+};
+
+static struct neigh table[NEIGH_MAX];
+static struct {
+	bool set;
+	uint8_t addr[16];
+} gateway[2]; /* [0] IPv4, [1] IPv6 */
+
+static size_t alen(int family)
+{
+	return family == AF_INET ? 4 : 16;
+}
+
+void neigh_set_gateway(int family, const uint8_t *addr)
+{
+	gateway[family == AF_INET6].set = true;
+	memcpy(gateway[family == AF_INET6].addr, addr, alen(family));
+}
+
+static struct neigh *find(int family, const uint8_t *addr, bool create)
+{
+	struct neigh *oldest = &table[0];
+
+	for (unsigned int i = 0; i < NEIGH_MAX; i++) {
+		struct neigh *n = &table[i];
+
+		if (n->family == family && memcmp(n->addr, addr, alen(family)) == 0)
+			return n;
+		if (!n->family || n->confirmed_ns < oldest->confirmed_ns)
+			oldest = n;
+	}
+	if (!create)
+		return NULL;
+	memset(oldest, 0, sizeof(*oldest));
+	oldest->family = family;
+	memcpy(oldest->addr, addr, alen(family));
+	return oldest;
+}
+
+static void learn(int family, const uint8_t *addr, const struct rte_ether_addr *mac, bool create)
+{
+	struct neigh *n = find(family, addr, create);
+
+	if (!n || rte_is_zero_ether_addr(mac) || rte_is_multicast_ether_addr(mac))
+		return;
+	n->mac = *mac;
+	n->resolved = true;
+	n->confirmed_ns = ctrl.now_ns;
+	peers_neighbour_update();
+}
+
+static const struct mg_wan_addr *our_addr(int family, const uint8_t *addr)
+{
+	for (unsigned int i = 0; i < mg_dev.n_wan_addrs; i++) {
+		const struct mg_wan_addr *a = &mg_dev.wan_addrs[i];
+
+		if (a->family == family && (!addr || memcmp(a->addr, addr, alen(family)) == 0))
+			return a;
+	}
+	return NULL;
+}
+
+const uint8_t *neigh_source_addr(int family)
+{
+	const struct mg_wan_addr *a = our_addr(family, NULL);
+
+	return a ? a->addr : NULL;
+}
+
+static bool on_link(int family, const uint8_t *addr)
+{
+	for (unsigned int i = 0; i < mg_dev.n_wan_addrs; i++) {
+		const struct mg_wan_addr *a = &mg_dev.wan_addrs[i];
+		unsigned int bits = a->prefix_len, bytes = bits / 8;
+
+		if (a->family != family || memcmp(a->addr, addr, bytes) != 0)
+			continue;
+		if (bits % 8 == 0 || ((a->addr[bytes] ^ addr[bytes]) & (0xff00 >> (bits % 8)) & 0xff) == 0)
+			return true;
+	}
+	return false;
+}
+
+static struct rte_mbuf *frame(const struct rte_ether_addr *dst, uint16_t type, uint16_t len, void **l3)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(mg_dev.pool);
+	struct rte_ether_hdr *eth;
+
+	if (!m)
+		return NULL;
+	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, RTE_ETHER_HDR_LEN + len);
+	if (!eth) {
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	eth->dst_addr = *dst;
+	eth->src_addr = mg_dev.wan_mac;
+	eth->ether_type = rte_cpu_to_be_16(type);
+	*l3 = eth + 1;
+	return m;
+}
+
+static void arp_send(uint16_t op, const struct rte_ether_addr *dst_mac, const uint8_t *sip,
+		     const struct rte_ether_addr *tha, const uint8_t *tip)
+{
+	struct rte_arp_hdr *arp;
+	struct rte_mbuf *m = frame(dst_mac, RTE_ETHER_TYPE_ARP, sizeof(*arp), (void **)&arp);
+
+	if (!m)
+		return;
+	arp->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
+	arp->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	arp->arp_hlen = RTE_ETHER_ADDR_LEN;
+	arp->arp_plen = 4;
+	arp->arp_opcode = rte_cpu_to_be_16(op);
+	arp->arp_data.arp_sha = mg_dev.wan_mac;
+	memcpy(&arp->arp_data.arp_sip, sip, 4);
+	arp->arp_data.arp_tha = *tha;
+	memcpy(&arp->arp_data.arp_tip, tip, 4);
+	ctrl_tx(m);
+}
+
+static void arp_input(struct rte_mbuf *m)
+{
+	const struct rte_arp_hdr *arp = rte_pktmbuf_mtod_offset(m, const struct rte_arp_hdr *, RTE_ETHER_HDR_LEN);
+	const uint8_t *sip = (const uint8_t *)&arp->arp_data.arp_sip, *tip = (const uint8_t *)&arp->arp_data.arp_tip;
+	bool for_us;
+
+	if (rte_pktmbuf_data_len(m) < RTE_ETHER_HDR_LEN + sizeof(*arp) ||
+	    arp->arp_hardware != rte_cpu_to_be_16(RTE_ARP_HRD_ETHER) ||
+	    arp->arp_protocol != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) ||
+	    arp->arp_hlen != RTE_ETHER_ADDR_LEN || arp->arp_plen != 4)
+		return;
+	for_us = our_addr(AF_INET, tip) != NULL;
+	/* RFC 826: update an entry we have; add one only when the request is for us. */
+	learn(AF_INET, sip, &arp->arp_data.arp_sha, for_us);
+	if (for_us && arp->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REQUEST))
+		arp_send(RTE_ARP_OP_REPLY, &arp->arp_data.arp_sha, tip, &arp->arp_data.arp_sha, sip);
+}
+
+/* ICMPv6 neighbour solicitation or advertisement for target, with our link-layer address. */
+static void nd_send(uint8_t type, const struct rte_ether_addr *dst_mac, const uint8_t *dst,
+		    const uint8_t *src, const uint8_t *target)
+{
+	const uint16_t icmp_len = 4 + 4 + 16 + 8;
+	struct rte_ipv6_hdr *ip;
+	struct rte_mbuf *m = frame(dst_mac, RTE_ETHER_TYPE_IPV6, sizeof(*ip) + icmp_len, (void **)&ip);
+	uint8_t *icmp;
+
+	if (!m)
+		return;
+	icmp = (uint8_t *)(ip + 1);
+	ip->vtc_flow = rte_cpu_to_be_32(6u << 28);
+	ip->payload_len = rte_cpu_to_be_16(icmp_len);
+	ip->proto = IPPROTO_ICMPV6;
+	ip->hop_limits = 255; /* RFC 4861: ND messages must arrive with hop limit 255 */
+	memcpy(ip->src_addr, src, 16);
+	memcpy(ip->dst_addr, dst, 16);
+	memset(icmp, 0, icmp_len);
+	icmp[0] = type;
+	if (type == ND_NEIGHBOR_ADVERT)
+		icmp[4] = 0x60; /* solicited, override */
+	memcpy(icmp + 8, target, 16);
+	icmp[24] = type == ND_NEIGHBOR_ADVERT ? ND_OPT_TARGET_LINKADDR : ND_OPT_SOURCE_LINKADDR;
+	icmp[25] = 1; /* length in units of 8 bytes */
+	memcpy(icmp + 26, &mg_dev.wan_mac, RTE_ETHER_ADDR_LEN);
+	*(uint16_t *)(icmp + 2) = rte_ipv6_udptcp_cksum(ip, icmp);
+	ctrl_tx(m);
+}
+
+/* The link-layer address option of an ND message, or NULL. */
+static const struct rte_ether_addr *nd_lladdr(const uint8_t *opt, const uint8_t *end, uint8_t want)
+{
+	while (opt + 2 <= end && opt[1] && opt + opt[1] * 8 <= end) {
+		if (opt[0] == want && opt[1] == 1)
+			return (const struct rte_ether_addr *)(opt + 2);
+		opt += opt[1] * 8;
+	}
+	return NULL;
+}
+
+static void nd_input(struct rte_mbuf *m)
+{
+	const struct rte_ipv6_hdr *ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv6_hdr *, RTE_ETHER_HDR_LEN);
+	const uint8_t *icmp = (const uint8_t *)(ip + 1), *target = icmp + 8;
+	const uint8_t *end = (const uint8_t *)ip + sizeof(*ip) + rte_be_to_cpu_16(ip->payload_len);
+	const struct rte_ether_addr *ll;
+	static const uint8_t unspecified[16];
+
+	/* RFC 4861 7.1.1: hop limit 255, at least the fixed part and the target. */
+	if (ip->hop_limits != 255 || end - icmp < 24 ||
+	    rte_pktmbuf_data_len(m) < (size_t)(end - rte_pktmbuf_mtod(m, const uint8_t *)))
+		return;
+	if (icmp[0] == ND_NEIGHBOR_SOLICIT && our_addr(AF_INET6, target)) {
+		ll = nd_lladdr(icmp + 24, end, ND_OPT_SOURCE_LINKADDR);
+		if (memcmp(ip->src_addr, unspecified, 16) == 0) {
+			/* Duplicate address detection by someone else: answer to all nodes. */
+			static const uint8_t all_nodes[16] = { 0xff, 2, [15] = 1 };
+			const struct rte_ether_addr mc = { { 0x33, 0x33, 0, 0, 0, 1 } };
+
+			nd_send(ND_NEIGHBOR_ADVERT, &mc, all_nodes, target, target);
+			return;
+		}
+		if (ll)
+			learn(AF_INET6, ip->src_addr, ll, true);
+		nd_send(ND_NEIGHBOR_ADVERT, ll ? ll : &rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->src_addr,
+			ip->src_addr, target, target);
+	} else if (icmp[0] == ND_NEIGHBOR_ADVERT) {
+		ll = nd_lladdr(icmp + 24, end, ND_OPT_TARGET_LINKADDR);
+		learn(AF_INET6, target, ll ? ll : &rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->src_addr, false);
+	}
+}
+
+void neigh_input(struct rte_mbuf *m)
+{
+	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+
+	if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP))
+		arp_input(m);
+	else
+		nd_input(m);
+	rte_pktmbuf_free(m);
+}
+
+static void probe(struct neigh *n)
+{
+	static const struct rte_ether_addr bcast = { { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff } };
+	static const struct rte_ether_addr zero;
+	const uint8_t *src = neigh_source_addr(n->family);
+
+	if (!src || ctrl.now_ns - n->probed_ns < NEIGH_PROBE_INTERVAL_NS)
+		return;
+	n->probed_ns = ctrl.now_ns;
+	if (n->family == AF_INET) {
+		arp_send(RTE_ARP_OP_REQUEST, &bcast, src, &zero, n->addr);
+	} else {
+		/* Solicited-node multicast address ff02::1:ffXX:XXXX and its MAC 33:33:ff:XX:XX:XX. */
+		uint8_t snm[16] = { 0xff, 2, [11] = 1, [12] = 0xff, n->addr[13], n->addr[14], n->addr[15] };
+		struct rte_ether_addr mc = { { 0x33, 0x33, 0xff, n->addr[13], n->addr[14], n->addr[15] } };
+
+		nd_send(ND_NEIGHBOR_SOLICIT, &mc, snm, src, n->addr);
+	}
+}
+
+bool neigh_resolve(int family, const uint8_t *addr, struct rte_ether_addr *mac)
+{
+	const uint8_t *hop = addr;
+	struct neigh *n;
+
+	if (!on_link(family, addr)) {
+		if (!gateway[family == AF_INET6].set)
+			return false;
+		hop = gateway[family == AF_INET6].addr;
+	}
+	n = find(family, hop, true);
+	if (!n->resolved || ctrl.now_ns - n->confirmed_ns > NEIGH_REACHABLE_NS)
+		probe(n);
+	if (n->resolved)
+		*mac = n->mac;
+	return n->resolved;
+}
+
+struct rte_mbuf *neigh_udp_frame(const struct rte_ether_addr *dst_mac,
+				 const struct devconf_endpoint *dst, const void *payload, uint16_t len)
+{
+	const uint8_t *src = neigh_source_addr(dst->family);
+	struct rte_mbuf *m;
+	uint8_t hdr[MG_OUTER_HDR_MAX], hdr_len;
+	uint8_t *p;
+
+	if (!src)
+		return NULL;
+	packet_build_template(hdr, &hdr_len, &mg_dev.wan_mac, dst_mac, src, dst, mg_dev.listen_port);
+	m = rte_pktmbuf_alloc(mg_dev.pool);
+	if (!m)
+		return NULL;
+	p = (uint8_t *)rte_pktmbuf_append(m, hdr_len + len);
+	if (!p) {
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	memcpy(p, hdr, hdr_len);
+	memcpy(p + hdr_len, payload, len);
+	packet_outer_finish(m, hdr_len, len);
+	return m;
+}

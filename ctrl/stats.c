@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Counters for operators: once a second the control thread writes them in Prometheus' text format
+ * to /run/meshgate/<interface>.prom (written to a temporary file and renamed, so a reader never sees
+ * half a file; node_exporter's textfile collector reads it as is). Every drop reason is there, at 0
+ * until it happens, so a dashboard can be built before anything goes wrong.
+ */
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "counters.h"
+#include "ctrl.h"
+#include "keyenc.h"
+#include "stats.h"
+#include "worker.h"
+
+#define STATS_DIR "/run/meshgate"
+
+static char path[256], tmp_path[264];
+
+void stats_init(const char *ifname)
+{
+	mkdir(STATS_DIR, 0755);
+	snprintf(path, sizeof(path), STATS_DIR "/%s.prom", ifname);
+	snprintf(tmp_path, sizeof(tmp_path), "%s.tmp", path);
+}
+
+static uint64_t sum(size_t offset)
+{
+	uint64_t total = 0;
+
+	for (unsigned int i = 0; i < RTE_MAX_LCORE; i++)
+		total += *(const uint64_t *)((const char *)&mg_stats[i] + offset);
+	return total;
+}
+
+static void write_packets(FILE *f)
+{
+	static const struct {
+		const char *name;
+		size_t offset;
+	} counters[] = {
+		{ "wan_rx", offsetof(struct mg_lcore_stats, wan_rx) },
+		{ "wan_tx", offsetof(struct mg_lcore_stats, wan_tx) },
+		{ "inner_rx", offsetof(struct mg_lcore_stats, inner_rx) },
+		{ "inner_tx", offsetof(struct mg_lcore_stats, inner_tx) },
+		{ "decrypted", offsetof(struct mg_lcore_stats, decrypted) },
+		{ "encrypted", offsetof(struct mg_lcore_stats, encrypted) },
+		{ "keepalives_rx", offsetof(struct mg_lcore_stats, keepalives_rx) },
+		{ "to_ctrl", offsetof(struct mg_lcore_stats, to_ctrl) },
+	};
+
+	fprintf(f, "# HELP meshgate_packets_total Packets by stage.\n# TYPE meshgate_packets_total counter\n");
+	for (size_t i = 0; i < RTE_DIM(counters); i++)
+		fprintf(f, "meshgate_packets_total{stage=\"%s\"} %" PRIu64 "\n", counters[i].name,
+			sum(counters[i].offset));
+	fprintf(f, "# HELP meshgate_drops_total Packets not delivered, by reason.\n"
+		   "# TYPE meshgate_drops_total counter\n");
+	for (unsigned int r = 0; r < MG_DROP_COUNT; r++)
+		fprintf(f, "meshgate_drops_total{reason=\"%s\"} %" PRIu64 "\n", mg_drop_names[r], mg_drop_total(r));
+}
+
+static void write_peers(FILE *f)
+{
+	fprintf(f, "# HELP meshgate_peer_bytes_total Data bytes to/from each peer (worker paths).\n"
+		   "# TYPE meshgate_peer_bytes_total counter\n");
+	for (unsigned int i = 0; i < MG_MAX_PEERS; i++) {
+		const struct mg_peer *p = mg_dev.peers[i];
+		uint64_t rx = 0, tx = 0;
+		char key[KEYENC_B64_LEN + 1];
+
+		if (!p)
+			continue;
+		for (unsigned int w = 0; w < mg_dev.n_workers; w++) {
+			rx += __atomic_load_n(&mg_workers[w].peer_rx_bytes[i], __ATOMIC_RELAXED);
+			tx += __atomic_load_n(&mg_workers[w].peer_tx_bytes[i], __ATOMIC_RELAXED);
+		}
+		keyenc_to_base64(key, p->public_key);
+		fprintf(f, "meshgate_peer_bytes_total{peer=\"%s\",dir=\"rx\"} %" PRIu64 "\n", key, rx);
+		fprintf(f, "meshgate_peer_bytes_total{peer=\"%s\",dir=\"tx\"} %" PRIu64 "\n", key, tx);
+	}
+	fprintf(f, "# HELP meshgate_mbufs_in_use Mbufs out of the pool (leak check: returns to a baseline).\n"
+		   "# TYPE meshgate_mbufs_in_use gauge\nmeshgate_mbufs_in_use %u\n",
+		rte_mempool_in_use_count(mg_dev.pool));
+}
+
+void stats_write(void)
+{
+	FILE *f;
+
+	if (!path[0] || !(f = fopen(tmp_path, "w")))
+		return;
+	write_packets(f);
+	write_peers(f);
+	if (fclose(f) == 0)
+		rename(tmp_path, path);
+}
+
+void stats_fini(void)
+{
+	if (path[0]) {
+		remove(path);
+		path[0] = 0;
+	}
+}

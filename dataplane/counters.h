@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Every packet meshgate does not deliver has a named reason. One X-macro makes the enum and the
+ * names, so a new reason cannot be counted without being named. Counters are per lcore, written only
+ * by their lcore, summed on read (control thread, telemetry).
+ */
+#ifndef MG_COUNTERS_H
+#define MG_COUNTERS_H
+
+#include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_lcore.h>
+
+#define MG_DROP_REASONS(X)                                                                      \
+	/* WAN receive: classification */                                                       \
+	X(WAN_NOT_IP, "wan_not_ip")                 /* not IPv4/IPv6/ARP */                     \
+	X(WAN_BAD_IP, "wan_bad_ip")                 /* truncated or malformed IP header */      \
+	X(WAN_NOT_OURS, "wan_not_ours")             /* not to our address, not UDP to our port */ \
+	X(WAN_FRAGMENT, "wan_fragment")             /* IP fragments are not reassembled */      \
+	X(WAN_BAD_UDP, "wan_bad_udp")               /* UDP length inconsistent */               \
+	X(WG_BAD_MESSAGE, "wg_bad_message")         /* unknown type or wrong length */          \
+	X(CTRL_RING_FULL, "ctrl_ring_full")         /* control thread behind: handshake dropped */ \
+	/* decrypt */                                                                           \
+	X(WG_UNKNOWN_INDEX, "wg_unknown_index")     /* no keypair for the receiver index */     \
+	X(WG_KEY_EXPIRED, "wg_key_expired")         /* keypair too old or counter at limit */   \
+	X(WG_AUTH_FAILED, "wg_auth_failed")         /* tag did not verify */                    \
+	X(WG_REPLAY, "wg_replay")                   /* counter seen or behind the window */     \
+	X(INNER_BAD_IP, "inner_bad_ip")             /* decrypted packet not valid IPv4/IPv6 */  \
+	X(INNER_NOT_ALLOWED, "inner_not_allowed")   /* source not in the peer's allowed-IPs */  \
+	X(INNER_TX_FULL, "inner_tx_full")           /* the inner device did not take it */      \
+	/* encrypt */                                                                           \
+	X(INNER_NO_ROUTE, "inner_no_route")         /* destination matches no peer */           \
+	X(NO_ENDPOINT, "no_endpoint")               /* peer has no known endpoint */            \
+	X(STAGED_FULL, "staged_full")               /* waiting-for-handshake queue full */      \
+	X(NO_ROOM, "no_room")                       /* mbuf lacks head/tailroom for headers */   \
+	X(TOO_BIG, "too_big")                       /* larger than the inner MTU */             \
+	X(WAN_TX_FULL, "wan_tx_full")               /* the WAN port did not take it */          \
+	/* control thread */                                                                    \
+	X(HS_INVALID_MAC, "hs_invalid_mac")         /* mac1 wrong */                            \
+	X(HS_RATELIMITED, "hs_ratelimited")         /* per-source limit under load */           \
+	X(HS_COOKIE_SENT, "hs_cookie_sent")         /* under load without mac2: cookie reply */ \
+	X(HS_UNKNOWN_PEER, "hs_unknown_peer")       /* static key of no configured peer */      \
+	X(HS_REPLAY, "hs_replay")                   /* initiation timestamp not newer */        \
+	X(HS_FLOOD, "hs_flood")                     /* over 50 initiations/s from one peer */   \
+	X(HS_AUTH_FAILED, "hs_auth_failed")         /* handshake did not decrypt */             \
+	X(HS_UNEXPECTED, "hs_unexpected")           /* response/cookie for no pending handshake */ \
+	X(NEIGH_UNRESOLVED, "neigh_unresolved")     /* next hop MAC unknown, message dropped */
+
+enum mg_drop {
+#define MG_DROP_ENUM(e, s) MG_DROP_##e,
+	MG_DROP_REASONS(MG_DROP_ENUM)
+#undef MG_DROP_ENUM
+	MG_DROP_COUNT
+};
+
+extern const char *const mg_drop_names[MG_DROP_COUNT];
+
+struct mg_lcore_stats {
+	uint64_t drops[MG_DROP_COUNT];
+	uint64_t wan_rx, wan_tx, inner_rx, inner_tx;  /* packets */
+	uint64_t decrypted, encrypted, keepalives_rx;
+	uint64_t to_ctrl;                              /* handshake/ARP/ND handed to the control thread */
+} __rte_cache_aligned;
+
+extern struct mg_lcore_stats mg_stats[RTE_MAX_LCORE];
+
+static inline void mg_drop(enum mg_drop reason, uint64_t n)
+{
+	mg_stats[rte_lcore_id()].drops[reason] += n;
+}
+
+/* Sum of one drop counter over all lcores (any thread; counters may be mid-update). */
+uint64_t mg_drop_total(enum mg_drop reason);
+
+#endif

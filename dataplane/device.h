@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The state shared by the control thread and the workers, and who may touch what.
+ *
+ * Ownership rules (the whole concurrency design in one place):
+ *  - The control thread creates, changes and frees peers, keypairs, endpoints and allowed-IPs. It
+ *    publishes a pointer with a release store only after the object is complete, and frees an
+ *    unpublished object only after an RCU grace period (rte_rcu_qsbr; workers report a quiescent
+ *    state once per loop iteration), via mg_defer_free().
+ *  - Workers read published pointers with acquire loads and never write them. What workers learn
+ *    (times of last traffic, a keypair confirmed, an endpoint moved, a handshake needed) they either
+ *    store in fields marked "worker-written" (relaxed atomics, read by the control thread) or send as
+ *    an event on the event ring. Workers never wait on the control thread; nothing on the packet path
+ *    takes a lock except the per-keypair replay lock, taken once per burst group.
+ *  - Per-lcore counters (counters.h) and per-worker peer byte counters are written by their lcore
+ *    only and summed on read.
+ */
+#ifndef MG_DEVICE_H
+#define MG_DEVICE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_atomic.h>
+#include <rte_common.h>
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+#include <rte_spinlock.h>
+
+#include "allowedips.h"
+#include "cookie.h"
+#include "devconf.h"
+#include "handshake.h"
+#include "messages.h"
+#include "ratelimit.h"
+#include "replay.h"
+#include "timers.h"
+
+#define MG_MAX_PEERS 1024           /* peer slots; also sizes the per-worker byte counters */
+#define MG_INDEX_BITS 16            /* receiver-index slots: 2^16 keypairs and handshakes */
+#define MG_INDEX_SLOTS (1u << MG_INDEX_BITS)
+#define MG_MAX_STAGED 128           /* packets held per peer while a handshake is pending */
+#define MG_MAX_WORKERS 16
+#define MG_BURST 32u
+#define MG_NS_PER_S 1000000000ULL  /* DPDK's NS_PER_S is an int */
+#define MG_OUTER_HDR_MAX (RTE_ETHER_HDR_LEN + 40 + 8)
+
+/* Keys for one direction pair, from one handshake. Immutable once published but for the counters. */
+struct mg_keypair {
+	uint8_t send_key[NOISE_SYMMETRIC_KEY_LEN];
+	uint8_t recv_key[NOISE_SYMMETRIC_KEY_LEN];
+	uint64_t birth_ns;
+	uint32_t local_index;              /* the receiver index peers put on packets to us */
+	uint32_t remote_index;             /* what we put on packets to the peer */
+	bool initiator;
+	struct mg_peer *peer;
+	uint32_t confirm_sent;             /* worker-written: MG_EV_KEYPAIR_CONFIRMED posted once */
+	uint64_t send_counter __rte_cache_aligned; /* next nonce: one atomic add per burst */
+	rte_spinlock_t replay_lock __rte_cache_aligned;
+	struct replay replay;
+};
+
+/* Where a peer is and how to reach it: a ready-made outer header. Immutable; replaced as a whole. */
+struct mg_endpoint {
+	struct devconf_endpoint addr;
+	bool resolved;                     /* hdr carries the next hop's MAC */
+	uint8_t hdr_len;                   /* 42 (IPv4) or 62 (IPv6) */
+	uint8_t hdr[MG_OUTER_HDR_MAX];     /* Ethernet + IP + UDP, lengths and checksums to fill */
+};
+
+struct mg_peer {
+	/* Published by the control thread, read by workers (acquire). */
+	struct mg_keypair *current;
+	struct mg_keypair *previous;
+	struct mg_keypair *next;           /* responder's new keypair until the first packet confirms it */
+	struct mg_endpoint *endpoint;
+	struct rte_ring *staged;           /* mbufs waiting for a keypair (MP/MC) */
+	uint32_t id;                       /* slot in the peer table and the per-worker counters */
+	uint64_t gen;                      /* unique per peer ever created: validates events */
+
+	/* Worker-written (relaxed), read by the control thread. */
+	uint64_t last_tx_data_ns __rte_cache_aligned;
+	uint64_t last_rx_data_ns;
+	uint64_t last_rx_auth_ns;          /* any authenticated packet, keepalives included */
+	uint64_t last_tx_any_ns;
+	uint32_t want_handshake;           /* set by workers, cleared by the control thread */
+	uint32_t roam_pending;
+
+	/* Control thread only. */
+	uint8_t public_key[NOISE_PUBLIC_KEY_LEN] __rte_cache_aligned;
+	uint64_t seen_tx_data_ns, seen_rx_data_ns, seen_rx_auth_ns, seen_tx_any_ns; /* fed to timers */
+	struct handshake hs;
+	struct cookie_maker cookie;
+	struct timers timers;
+	uint16_t persistent_keepalive;
+	uint64_t ctrl_tx_bytes, ctrl_rx_bytes; /* handshake messages and control keepalives */
+	uint64_t last_handshake_unix_ns;   /* wall clock, for "wg show" */
+	uint8_t pending_msg[MESSAGE_INITIATION_SIZE]; /* a handshake message waiting for ARP/ND */
+	uint16_t pending_len;
+	bool removed;
+};
+
+/* What workers tell the control thread. */
+enum mg_event_type {
+	MG_EV_HANDSHAKE_NEEDED,  /* data waits (staged) or the key wants refreshing */
+	MG_EV_KEYPAIR_CONFIRMED, /* first packet received on peer->next */
+	MG_EV_ROAMED,            /* authenticated packet from another address */
+};
+
+/*
+ * Carried by value in the event ring (no allocation on the packet path). The control thread reads
+ * an event after the worker's reference to the peer may have ended, so it checks peer/gen against
+ * the peer table before touching the peer, and compares keypair only as a pointer value.
+ */
+struct mg_event {
+	struct mg_peer *peer;
+	uint64_t peer_gen;
+	uint32_t peer_id;
+	struct mg_keypair *keypair;
+	struct devconf_endpoint from;
+	struct rte_ether_addr from_mac;
+	uint8_t type;
+	uint8_t pad;
+} __rte_aligned(8);
+
+_Static_assert(sizeof(struct mg_event) % 4 == 0, "ring element size must be a multiple of 4");
+
+struct mg_index_slot {
+	struct mg_keypair *keypair;        /* published for workers */
+	struct mg_peer *handshake_peer;    /* control only: an initiation/response in flight */
+	uint32_t index;                    /* the full index (random high bits | slot) */
+};
+
+/* A WAN address of ours. */
+struct mg_wan_addr {
+	int family;
+	uint8_t addr[16];
+	uint8_t prefix_len;
+};
+
+#define MG_MAX_WAN_ADDRS 8
+
+struct mg_device {
+	/* Immutable after start. */
+	uint16_t wan_port, inner_port;
+	unsigned int n_workers;
+	uint16_t inner_mtu;
+	bool idle_backoff;
+	struct rte_mempool *pool;
+	struct rte_ether_addr wan_mac;
+	struct mg_wan_addr wan_addrs[MG_MAX_WAN_ADDRS];
+	unsigned int n_wan_addrs;
+	struct rte_ring *to_ctrl;          /* mbufs: handshake messages, ARP, ND (MP/SC) */
+	struct rte_ring *ctrl_tx;          /* mbufs the control thread wants sent on the WAN (SP/MC) */
+	struct rte_ring *events;           /* struct mg_event by value (MP/SC) */
+	struct rte_ring *flush;            /* ids of peers whose staged packets can go now (SP/MC) */
+	struct rte_rcu_qsbr *rcu;
+
+	/* Published by the control thread (acquire/release). */
+	uint16_t listen_port;              /* host order */
+	struct allowedips *allowedips;
+	struct mg_peer *peers[MG_MAX_PEERS];
+	struct mg_index_slot index[MG_INDEX_SLOTS];
+
+	volatile bool quit;
+};
+
+extern struct mg_device mg_dev;
+
+/* Monotonic nanoseconds from the TSC: cheap enough to read once per burst on every thread. */
+uint64_t mg_now_ns(void);
+void mg_clock_init(void);
+
+static inline struct mg_keypair *mg_load(struct mg_keypair *const *p)
+{
+	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+#endif

@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Encrypt path: inner -> WAN. One call per burst read from the inner device:
+ *  1. rte_eth_rx_burst on the inner device (worker.c).
+ *  2. Per packet: IP version and length; destination -> peer by longest-prefix match on allowed-IPs.
+ *  3. Group the burst by peer, keeping each peer's packets in order.
+ *  4. Per peer: the current keypair must be usable (exists, younger than REJECT_AFTER_TIME, nonces
+ *     left); if not, the packets wait in the peer's bounded staging ring and the control thread is
+ *     asked for a handshake (drop with a counter when the ring is full, never block). Nonces for the
+ *     whole group come from one atomic add. A keypair due for rekeying asks for a handshake too.
+ *  5. Pad to 16 bytes, prepend the data header, one burst AEAD seal over all groups, in place; the
+ *     tag goes in the tailroom.
+ *  6. Prepend the outer Ethernet/IP/UDP header from the peer's endpoint template; lengths and
+ *     checksums.
+ *  7. rte_eth_tx_burst on the worker's WAN queue; what the port does not take is counted and freed.
+ */
+#include <string.h>
+
+#include <rte_ethdev.h>
+
+#include "counters.h"
+#include "packet.h"
+#include "worker.h"
+
+static void want_handshake(struct mg_peer *peer)
+{
+	struct mg_event ev = { .type = MG_EV_HANDSHAKE_NEEDED, .peer = peer, .peer_gen = peer->gen, .peer_id = peer->id };
+
+	if (!__atomic_exchange_n(&peer->want_handshake, 1, __ATOMIC_RELAXED) && !worker_post_event(&ev))
+		__atomic_store_n(&peer->want_handshake, 0, __ATOMIC_RELAXED);
+}
+
+static void stage(struct mg_peer *peer, struct rte_mbuf **pkts, unsigned int n)
+{
+	unsigned int queued = rte_ring_enqueue_burst(peer->staged, (void **)pkts, n, NULL);
+
+	if (queued < n) {
+		mg_drop(MG_DROP_STAGED_FULL, n - queued);
+		rte_pktmbuf_free_bulk(pkts + queued, n - queued);
+	}
+	want_handshake(peer);
+}
+
+/* Step 4: a keypair with room for n nonces, the first of which goes to *first; or NULL. */
+static struct mg_keypair *reserve(struct mg_worker *w, struct mg_peer *peer, unsigned int n,
+				  uint64_t *first)
+{
+	struct mg_keypair *kp = mg_load(&peer->current);
+
+	if (!kp)
+		return NULL;
+	*first = __atomic_fetch_add(&kp->send_counter, n, __ATOMIC_RELAXED);
+	if (timers_keypair_rejected(kp->birth_ns, *first + n - 1, w->now_ns))
+		return NULL;
+	/* Who rekeys: the initiator by age, either side by message count (lib/timers.h). */
+	if (timers_keypair_should_rekey_on_send(kp->birth_ns, *first + n, kp->initiator, w->now_ns))
+		want_handshake(peer);
+	return kp;
+}
+
+/* Step 5 set-up for one packet: padding, data header; the op to seal. false: drop (counted). */
+static bool prepare(struct rte_mbuf *m, struct mg_keypair *kp, uint64_t counter,
+		    struct aead_burst_op *op)
+{
+	uint32_t len = rte_pktmbuf_data_len(m);
+	uint32_t padded = RTE_ALIGN_CEIL(len, MESSAGE_PADDING_MULTIPLE);
+	struct message_data *d;
+	uint8_t *tail;
+
+	if (padded > mg_dev.inner_mtu)
+		padded = RTE_MAX(len, (uint32_t)mg_dev.inner_mtu);
+	tail = (uint8_t *)rte_pktmbuf_append(m, padded - len + NOISE_AUTHTAG_LEN);
+	d = (struct message_data *)rte_pktmbuf_prepend(m, MESSAGE_DATA_HEADER_SIZE);
+	if (!tail || !d) {
+		mg_drop(MG_DROP_NO_ROOM, 1);
+		return false;
+	}
+	memset(tail, 0, padded - len);
+	d->header.type = MESSAGE_HEADER_WORD(MESSAGE_DATA);
+	d->key_idx = kp->remote_index;
+	d->counter = counter;
+	*op = (struct aead_burst_op){ .key = kp->send_key, .counter = counter,
+		.src = d->encrypted_data, .dst = d->encrypted_data,
+		.tag = d->encrypted_data + padded, .len = padded };
+	return true;
+}
+
+/* Steps 6-7 for sealed packets; ep[i] is packet i's endpoint. */
+static void transmit(struct mg_worker *w, struct rte_mbuf **pkts, struct mg_endpoint **eps,
+		     struct mg_peer **peers, unsigned int n)
+{
+	unsigned int nout = 0;
+	uint16_t sent;
+
+	for (unsigned int i = 0; i < n; i++) {
+		uint32_t udp_len = rte_pktmbuf_data_len(pkts[i]);
+		uint8_t *hdr = (uint8_t *)rte_pktmbuf_prepend(pkts[i], eps[i]->hdr_len);
+
+		if (!hdr) {
+			mg_drop(MG_DROP_NO_ROOM, 1);
+			rte_pktmbuf_free(pkts[i]);
+			continue;
+		}
+		memcpy(hdr, eps[i]->hdr, eps[i]->hdr_len);
+		packet_outer_finish(pkts[i], eps[i]->hdr_len, udp_len);
+		w->peer_tx_bytes[peers[i]->id] += udp_len;
+		pkts[nout++] = pkts[i];
+	}
+	sent = rte_eth_tx_burst(mg_dev.wan_port, w->id, pkts, nout);
+	mg_stats[w->lcore].wan_tx += sent;
+	if (sent < nout) {
+		mg_drop(MG_DROP_WAN_TX_FULL, nout - sent);
+		rte_pktmbuf_free_bulk(pkts + sent, nout - sent);
+	}
+}
+
+/*
+ * Steps 4-7 for groups of packets already sorted by peer: gsize[g] packets of gpeer[g] each.
+ * Everything sealed in one burst. staged: these come from a staging ring (do not flush it again).
+ */
+static void encrypt_groups(struct mg_worker *w, struct rte_mbuf **pkts, struct mg_peer **gpeer,
+			   const unsigned int *gsize, unsigned int ngroups, bool staged)
+{
+	struct aead_burst_op ops[MG_BURST];
+	struct mg_endpoint *eps[MG_BURST];
+	struct mg_peer *peers[MG_BURST];
+	struct rte_mbuf *ready[MG_BURST];
+	unsigned int n = 0, at = 0;
+
+	for (unsigned int g = 0; g < ngroups; g++) {
+		struct mg_peer *peer = gpeer[g];
+		struct mg_endpoint *ep = __atomic_load_n(&peer->endpoint, __ATOMIC_ACQUIRE);
+		struct mg_keypair *kp;
+		uint64_t counter;
+
+		at += g ? gsize[g - 1] : 0;
+		/* Packets that waited for this keypair go first. */
+		if (!staged && unlikely(!rte_ring_empty(peer->staged)) && mg_load(&peer->current))
+			encrypt_flush_staged(w, peer);
+		if (!ep || !ep->resolved) {
+			mg_drop(ep ? MG_DROP_NEIGH_UNRESOLVED : MG_DROP_NO_ENDPOINT, gsize[g]);
+			rte_pktmbuf_free_bulk(pkts + at, gsize[g]);
+			continue;
+		}
+		kp = reserve(w, peer, gsize[g], &counter);
+		if (!kp) {
+			stage(peer, pkts + at, gsize[g]);
+			continue;
+		}
+		for (unsigned int i = 0; i < gsize[g]; i++) {
+			struct rte_mbuf *m = pkts[at + i];
+
+			if (!prepare(m, kp, counter + i, &ops[n])) {
+				rte_pktmbuf_free(m);
+				continue;
+			}
+			eps[n] = ep;
+			peers[n] = peer;
+			ready[n++] = m;
+		}
+		__atomic_store_n(&peer->last_tx_data_ns, w->now_ns, __ATOMIC_RELAXED);
+		__atomic_store_n(&peer->last_tx_any_ns, w->now_ns, __ATOMIC_RELAXED);
+	}
+	if (!n)
+		return;
+	aead_burst_seal(&w->aead, ops, n);
+	mg_stats[w->lcore].encrypted += n;
+	transmit(w, ready, eps, peers, n);
+}
+
+void encrypt_burst(struct mg_worker *w, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct mg_peer *dest[MG_BURST], *gpeer[MG_BURST];
+	struct rte_mbuf *sorted[MG_BURST];
+	unsigned int gsize[MG_BURST], ngroups = 0, nsorted = 0;
+
+	mg_stats[w->lcore].inner_rx += n;
+	/* Step 2. */
+	for (uint16_t i = 0; i < n; i++) {
+		const uint8_t *p = rte_pktmbuf_mtod(pkts[i], const uint8_t *);
+		uint32_t len = rte_pktmbuf_data_len(pkts[i]);
+		int family = 0;
+
+		dest[i] = NULL;
+		if (pkts[i]->nb_segs != 1 || packet_inner_len(p, len, &family) != len) {
+			mg_drop(MG_DROP_INNER_BAD_IP, 1);
+		} else if (len > mg_dev.inner_mtu) {
+			mg_drop(MG_DROP_TOO_BIG, 1);
+		} else {
+			dest[i] = allowedips_lookup(mg_dev.allowedips, family, packet_inner_dst(p, family));
+			if (!dest[i])
+				mg_drop(MG_DROP_INNER_NO_ROUTE, 1);
+		}
+		if (!dest[i])
+			rte_pktmbuf_free(pkts[i]);
+	}
+	/* Step 3: a burst usually holds few peers, so gather each in turn. */
+	for (uint16_t i = 0; i < n; i++) {
+		struct mg_peer *peer = dest[i];
+
+		if (!peer)
+			continue;
+		gpeer[ngroups] = peer;
+		gsize[ngroups] = 0;
+		for (uint16_t j = i; j < n; j++) {
+			if (dest[j] == peer) {
+				sorted[nsorted++] = pkts[j];
+				gsize[ngroups]++;
+				dest[j] = NULL;
+			}
+		}
+		ngroups++;
+	}
+	encrypt_groups(w, sorted, gpeer, gsize, ngroups, false);
+}
+
+void encrypt_flush_staged(struct mg_worker *w, struct mg_peer *peer)
+{
+	struct rte_mbuf *pkts[MG_BURST];
+	unsigned int left = rte_ring_count(peer->staged), n;
+
+	/* Only what is there now: packets that cannot go yet are staged again, not looped over. */
+	while (left && (n = rte_ring_dequeue_burst(peer->staged, (void **)pkts, RTE_MIN(left, MG_BURST),
+						  NULL)) > 0) {
+		left -= n;
+		encrypt_groups(w, pkts, &peer, &n, 1, true);
+	}
+}

@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Set-up of everything the paths use: the WAN and inner ports (one RX and one TX queue per worker),
+ * the mbuf pool, the rings between workers and the control thread, RCU, and the inner TUN as the
+ * kernel sees it. Runs once, before any worker starts.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_ring_elem.h>
+
+#include "ctrl.h"
+#include "port.h"
+#include "tun.h"
+#include "worker.h"
+
+#define RX_DESC 1024
+#define TX_DESC 1024
+#define RING_SIZE 1024
+
+static char inner_vdev[64];
+
+static bool is_vdev(const char *dev)
+{
+	return strncmp(dev, "net_", 4) == 0;
+}
+
+int port_eal_vdev_args(const struct mg_config *cfg, char **argv, int argc, int max)
+{
+	snprintf(inner_vdev, sizeof(inner_vdev), "net_tun_%s,iface=%s", cfg->inner.name, cfg->inner.name);
+	if (argc + 4 > max)
+		return argc;
+	if (is_vdev(cfg->wan.device)) {
+		argv[argc++] = "--vdev";
+		argv[argc++] = (char *)cfg->wan.device;
+	}
+	argv[argc++] = "--vdev";
+	argv[argc++] = inner_vdev;
+	return argc;
+}
+
+/* The ethdev port of a device string: its name is the part before the first ','. */
+static int find_port(const char *dev, uint16_t *port)
+{
+	char name[RTE_ETH_NAME_MAX_LEN];
+	size_t len = strcspn(dev, ",");
+
+	if (len >= sizeof(name))
+		return -ENAMETOOLONG;
+	memcpy(name, dev, len);
+	name[len] = 0;
+	return rte_eth_dev_get_port_by_name(name, port);
+}
+
+static int start_port(uint16_t port, const char *what, unsigned int nq)
+{
+	struct rte_eth_conf conf = { 0 };
+	struct rte_eth_dev_info info;
+	int ret = rte_eth_dev_info_get(port, &info);
+
+	if (ret)
+		return ret;
+	if (info.max_rx_queues < nq || info.max_tx_queues < nq) {
+		fprintf(stderr, "meshgate: %s supports %u queue(s), %u worker(s) need one each "
+			"(use fewer lcores, or a device with more queues)\n", what,
+			RTE_MIN(info.max_rx_queues, info.max_tx_queues), nq);
+		return -EINVAL;
+	}
+	ret = rte_eth_dev_configure(port, (uint16_t)nq, (uint16_t)nq, &conf);
+	for (uint16_t q = 0; q < nq && !ret; q++) {
+		ret = rte_eth_rx_queue_setup(port, q, RX_DESC, rte_eth_dev_socket_id(port), NULL, mg_dev.pool);
+		if (!ret)
+			ret = rte_eth_tx_queue_setup(port, q, TX_DESC, rte_eth_dev_socket_id(port), NULL);
+	}
+	if (!ret)
+		ret = rte_eth_dev_start(port);
+	if (ret)
+		fprintf(stderr, "meshgate: %s: cannot start: %s\n", what, strerror(-ret));
+	return ret;
+}
+
+static int create_rings(void)
+{
+	mg_dev.to_ctrl = rte_ring_create("mg_to_ctrl", RING_SIZE, SOCKET_ID_ANY, RING_F_SC_DEQ);
+	mg_dev.ctrl_tx = rte_ring_create("mg_ctrl_tx", RING_SIZE, SOCKET_ID_ANY, RING_F_SP_ENQ);
+	mg_dev.events = rte_ring_create_elem("mg_events", sizeof(struct mg_event), RING_SIZE,
+					     SOCKET_ID_ANY, RING_F_SC_DEQ);
+	mg_dev.flush = rte_ring_create("mg_flush", RING_SIZE, SOCKET_ID_ANY, RING_F_SP_ENQ);
+	return mg_dev.to_ctrl && mg_dev.ctrl_tx && mg_dev.events && mg_dev.flush ? 0 : -ENOMEM;
+}
+
+static int create_rcu(void)
+{
+	size_t sz = rte_rcu_qsbr_get_memsize(mg_dev.n_workers);
+
+	mg_dev.rcu = rte_zmalloc("mg_rcu", sz, RTE_CACHE_LINE_SIZE);
+	if (!mg_dev.rcu)
+		return -ENOMEM;
+	return rte_rcu_qsbr_init(mg_dev.rcu, mg_dev.n_workers);
+}
+
+static void copy_addresses(const struct mg_config *cfg)
+{
+	for (size_t i = 0; i < cfg->wan.n_addresses && i < MG_MAX_WAN_ADDRS; i++) {
+		struct mg_wan_addr *a = &mg_dev.wan_addrs[mg_dev.n_wan_addrs++];
+
+		a->family = cfg->wan.addresses[i].family;
+		memcpy(a->addr, cfg->wan.addresses[i].addr, 16);
+		a->prefix_len = cfg->wan.addresses[i].prefix_len;
+	}
+	if (cfg->wan.has_gateway)
+		neigh_set_gateway(AF_INET, cfg->wan.gateway);
+	if (cfg->wan.has_gateway6)
+		neigh_set_gateway(AF_INET6, cfg->wan.gateway6);
+}
+
+static int setup_inner(const struct mg_config *cfg)
+{
+	int ret = rte_eth_dev_set_mtu(mg_dev.inner_port, cfg->inner.mtu);
+
+	if (ret) {
+		fprintf(stderr, "meshgate: inner %s: cannot set MTU %u: %s\n", cfg->inner.name,
+			cfg->inner.mtu, strerror(-ret));
+		return ret;
+	}
+	for (size_t i = 0; i < cfg->inner.n_addresses; i++) {
+		ret = tun_add_address(cfg->inner.name, cfg->inner.addresses[i].family,
+				      cfg->inner.addresses[i].addr, cfg->inner.addresses[i].prefix_len);
+		if (ret) {
+			fprintf(stderr, "meshgate: inner %s: cannot add address %zu: %s\n", cfg->inner.name,
+				i, strerror(-ret));
+			return ret;
+		}
+	}
+	return tun_set_up(cfg->inner.name);
+}
+
+int port_setup(const struct mg_config *cfg)
+{
+	unsigned int workers = rte_lcore_count() - 1;
+	int ret;
+
+	if (workers == 0 || workers > MG_MAX_WORKERS) {
+		fprintf(stderr, "meshgate: need 2 to %u lcores (one control, the rest workers), have %u\n",
+			MG_MAX_WORKERS + 1, rte_lcore_count());
+		return -EINVAL;
+	}
+	if (cfg->workers && cfg->workers < workers)
+		workers = cfg->workers;
+	mg_dev.n_workers = workers;
+	mg_dev.inner_mtu = cfg->inner.mtu;
+	mg_dev.idle_backoff = cfg->idle_backoff;
+	mg_dev.listen_port = cfg->listen_port;
+	if (find_port(cfg->wan.device, &mg_dev.wan_port) || find_port(inner_vdev, &mg_dev.inner_port)) {
+		fprintf(stderr, "meshgate: wan.device %s or inner TUN not found after EAL start\n", cfg->wan.device);
+		return -ENODEV;
+	}
+	/* Enough for every descriptor of both ports, the staging rings and the rings in between. */
+	mg_dev.pool = rte_pktmbuf_pool_create("mg_pool", 4 * (RX_DESC + TX_DESC) * workers + 4 * RING_SIZE + 8191,
+					      256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
+	if (!mg_dev.pool)
+		return -ENOMEM;
+	ret = create_rings();
+	if (!ret)
+		ret = create_rcu();
+	if (!ret)
+		ret = start_port(mg_dev.wan_port, cfg->wan.device, workers);
+	if (!ret)
+		ret = start_port(mg_dev.inner_port, cfg->inner.name, workers);
+	if (ret)
+		return ret;
+	rte_eth_allmulticast_enable(mg_dev.wan_port); /* IPv6 neighbour solicitations */
+	rte_eth_macaddr_get(mg_dev.wan_port, &mg_dev.wan_mac);
+	copy_addresses(cfg);
+	return setup_inner(cfg);
+}
+
+int port_launch_workers(void)
+{
+	unsigned int lcore, i = 0;
+	int ret;
+
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		struct mg_worker *w = &mg_workers[i];
+
+		if (i == mg_dev.n_workers)
+			break;
+		w->id = i++;
+		ret = aead_burst_init(&w->aead, AEAD_BACKEND_AUTO);
+		if (ret)
+			return ret;
+		ret = rte_eal_remote_launch(worker_main, w, lcore);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* Return what is still in flight between the threads to the pool (workers have stopped). */
+static void drain_ring(struct rte_ring *r)
+{
+	struct rte_mbuf *m;
+
+	while (r && rte_ring_dequeue(r, (void **)&m) == 0)
+		rte_pktmbuf_free(m);
+}
+
+void port_teardown(void)
+{
+	for (unsigned int i = 0; i < mg_dev.n_workers; i++)
+		aead_burst_fini(&mg_workers[i].aead);
+	drain_ring(mg_dev.to_ctrl);
+	drain_ring(mg_dev.ctrl_tx);
+	if (mg_dev.pool) {
+		rte_eth_dev_stop(mg_dev.wan_port);
+		rte_eth_dev_stop(mg_dev.inner_port);
+		rte_eth_dev_close(mg_dev.wan_port);
+		rte_eth_dev_close(mg_dev.inner_port);
+	}
+	rte_ring_free(mg_dev.to_ctrl);
+	rte_ring_free(mg_dev.ctrl_tx);
+	rte_ring_free(mg_dev.events);
+	rte_ring_free(mg_dev.flush);
+	rte_free(mg_dev.rcu);
+	rte_mempool_free(mg_dev.pool);
+}

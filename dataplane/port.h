@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef MG_PORT_H
+#define MG_PORT_H
+
+#include "config.h"
+
+/* EAL arguments that create the config's virtual devices (the WAN vdev, the inner TUN). Appends
+ * to argv (which has room for max entries) and returns the new argc. */
+int port_eal_vdev_args(const struct mg_config *cfg, char **argv, int argc, int max);
+/* Ports, mempool, rings, RCU and the TUN's addresses: 0 or -errno, with a message printed. */
+int port_setup(const struct mg_config *cfg);
+int port_launch_workers(void);
+void port_teardown(void);
+
+#endif

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The worker lcore's loop: poll the WAN queue (decrypt path), the inner queue (encrypt path), the
+ * peers whose staged packets may go, and the control thread's outgoing messages; report a quiescent
+ * state for RCU once per iteration; back off when idle so a small machine is shared.
+ */
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+
+#include "counters.h"
+#include "worker.h"
+
+struct mg_worker mg_workers[MG_MAX_WORKERS];
+
+/* Idle backoff: after this many empty polls, sleep 1, 2, 4 ... up to IDLE_SLEEP_MAX_US. */
+#define IDLE_SPINS 64u
+#define IDLE_SLEEP_MAX_US 256u
+
+static unsigned int poll_ctrl(struct mg_worker *w)
+{
+	struct rte_mbuf *pkts[MG_BURST];
+	void *ids[4];
+	unsigned int n, np, sent;
+
+	/* Ids, not pointers: a peer removed after it was queued is simply gone. */
+	np = rte_ring_dequeue_burst(mg_dev.flush, ids, RTE_DIM(ids), NULL);
+	for (unsigned int i = 0; i < np; i++) {
+		struct mg_peer *peer = __atomic_load_n(&mg_dev.peers[(uintptr_t)ids[i]], __ATOMIC_ACQUIRE);
+
+		if (peer)
+			encrypt_flush_staged(w, peer);
+	}
+	n = rte_ring_dequeue_burst(mg_dev.ctrl_tx, (void **)pkts, MG_BURST, NULL);
+	if (n) {
+		sent = rte_eth_tx_burst(mg_dev.wan_port, w->id, pkts, n);
+		mg_stats[w->lcore].wan_tx += sent;
+		if (sent < n) {
+			mg_drop(MG_DROP_WAN_TX_FULL, n - sent);
+			rte_pktmbuf_free_bulk(pkts + sent, n - sent);
+		}
+	}
+	return n + np;
+}
+
+int worker_main(void *arg)
+{
+	struct mg_worker *w = arg;
+	struct rte_mbuf *pkts[MG_BURST];
+	unsigned int idle = 0, sleep_us = 1;
+
+	w->lcore = rte_lcore_id();
+	rte_rcu_qsbr_thread_register(mg_dev.rcu, w->id);
+	rte_rcu_qsbr_thread_online(mg_dev.rcu, w->id);
+	while (!mg_dev.quit) {
+		uint16_t n_wan, n_inner;
+		unsigned int n_ctrl;
+
+		w->now_ns = mg_now_ns();
+		n_wan = rte_eth_rx_burst(mg_dev.wan_port, w->id, pkts, MG_BURST);
+		if (n_wan)
+			decrypt_burst(w, pkts, n_wan);
+		n_inner = rte_eth_rx_burst(mg_dev.inner_port, w->id, pkts, MG_BURST);
+		if (n_inner)
+			encrypt_burst(w, pkts, n_inner);
+		n_ctrl = poll_ctrl(w);
+		rte_rcu_qsbr_quiescent(mg_dev.rcu, w->id);
+
+		if (n_wan + n_inner + n_ctrl || !mg_dev.idle_backoff) {
+			idle = 0;
+			sleep_us = 1;
+		} else if (++idle > IDLE_SPINS) {
+			rte_delay_us_sleep(sleep_us);
+			sleep_us = RTE_MIN(sleep_us * 2, IDLE_SLEEP_MAX_US);
+		}
+	}
+	rte_rcu_qsbr_thread_offline(mg_dev.rcu, w->id);
+	rte_rcu_qsbr_thread_unregister(mg_dev.rcu, w->id);
+	return 0;
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/* libsodium's codecs are constant time in the data, which matters for private keys. */
+#include <errno.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "keyenc.h"
+
+void keyenc_to_base64(char *out, const uint8_t key[32])
+{
+	sodium_bin2base64(out, KEYENC_B64_LEN + 1, key, 32, sodium_base64_VARIANT_ORIGINAL);
+}
+
+void keyenc_to_hex(char *out, const uint8_t key[32])
+{
+	sodium_bin2hex(out, KEYENC_HEX_LEN + 1, key, 32);
+}
+
+int keyenc_from_base64(uint8_t key[32], const char *text, size_t len)
+{
+	size_t bin_len;
+	const char *end;
+	uint8_t tmp[33];
+
+	/* 44 characters ending in exactly one '=' encode exactly 32 bytes. */
+	if (len != KEYENC_B64_LEN || text[43] != '=' || text[42] == '=')
+		return -EINVAL;
+	if (sodium_base642bin(tmp, sizeof(tmp), text, len, NULL, &bin_len, &end,
+			      sodium_base64_VARIANT_ORIGINAL) != 0 || bin_len != 32 || end != text + len) {
+		sodium_memzero(tmp, sizeof(tmp));
+		return -EINVAL;
+	}
+	memcpy(key, tmp, 32);
+	sodium_memzero(tmp, sizeof(tmp));
+	return 0;
+}
+
+int keyenc_from_hex(uint8_t key[32], const char *text, size_t len)
+{
+	size_t bin_len;
+	const char *end;
+	uint8_t tmp[32];
+
+	if (len != KEYENC_HEX_LEN)
+		return -EINVAL;
+	if (sodium_hex2bin(tmp, sizeof(tmp), text, len, NULL, &bin_len, &end) != 0 || bin_len != 32 ||
+	    end != text + len) {
+		sodium_memzero(tmp, sizeof(tmp));
+		return -EINVAL;
+	}
+	memcpy(key, tmp, 32);
+	sodium_memzero(tmp, sizeof(tmp));
+	return 0;
+}

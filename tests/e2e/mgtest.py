@@ -1,0 +1,224 @@
+# SPDX-License-Identifier: MIT
+"""A meshgate and a wireguard-go peer in two network namespaces joined by a veth pair.
+
+    ns A: meshgate (WAN: net_af_xdp on veth "mgw<id>"; inner TUN "mg<id>": 10.77.0.1, fd00:77::1)
+    ns B: wireguard-go "wgp<id>" (10.77.0.2, fd00:77::2) on veth "mgp<id>" (192.168.77.2, fd77::2)
+
+Everything is named with a per-run id so runs can overlap; everything started is stopped by PID and
+both namespaces are deleted on exit, also when a test fails. Used by the e2e tests and the demo.
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+MESHGATE = os.environ.get("MESHGATE", os.path.join(ROOT, "build", "dataplane", "meshgate"))
+WAN_A, WAN_B = "192.168.77.1", "192.168.77.2"
+WAN6_A, WAN6_B = "fd77::1", "fd77::2"
+IN_A, IN_B = "10.77.0.1", "10.77.0.2"
+IN6_A, IN6_B = "fd00:77::1", "fd00:77::2"
+
+
+def run(cmd, check=True, timeout=30, env=None, input=None):
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, input=input)
+    if check and p.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)}: exit {p.returncode}: {p.stderr.strip()}")
+    return p
+
+
+def missing_tools():
+    need = ["ip", "wg", "wireguard-go", "ping", "iperf3"]
+    return [t for t in need if shutil.which(t) is None] + ([] if os.path.exists(MESHGATE) else [MESHGATE])
+
+
+class Topology:
+    def __init__(self, tag="t", port_a=51820, port_b=51821, extra_config=None, env=None, outer6=False):
+        self.id = f"{tag}{os.getpid() % 100000}"
+        self.ns_a, self.ns_b = f"mga-{self.id}", f"mgb-{self.id}"
+        self.veth_a, self.veth_b = f"mgw{self.id}", f"mgp{self.id}"
+        self.if_a, self.if_b = f"mg{self.id}", f"wgp{self.id}"
+        self.port_a, self.port_b = port_a, port_b
+        self.extra_config = extra_config or {}
+        # outer6: the tunnel itself runs over IPv6 (endpoints on fd77::/64, neighbour discovery)
+        self.ep_a = f"[{WAN6_A}]:{port_a}" if outer6 else f"{WAN_A}:{port_a}"
+        self.ep_b = f"[{WAN6_B}]:{port_b}" if outer6 else f"{WAN_B}:{port_b}"
+        self.env = env or {}
+        self.dir = tempfile.mkdtemp(prefix="meshgate-e2e-")
+        self.procs = []
+        self.mg = None
+        self.key_a = run(["wg", "genkey"]).stdout.strip()
+        self.key_b = run(["wg", "genkey"]).stdout.strip()
+        self.pub_a = run(["wg", "pubkey"], input=self.key_a).stdout.strip()
+        self.pub_b = run(["wg", "pubkey"], input=self.key_b).stdout.strip()
+
+    # --- commands in a namespace -------------------------------------------------------------
+    def a(self, *cmd, **kw):
+        return run(["ip", "netns", "exec", self.ns_a, *cmd], **kw)
+
+    def b(self, *cmd, **kw):
+        return run(["ip", "netns", "exec", self.ns_b, *cmd], **kw)
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    def __enter__(self):
+        try:
+            self.build_net()
+            self.start_wireguard_go()
+            self.start_meshgate()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def build_net(self):
+        run(["ip", "netns", "add", self.ns_a])
+        run(["ip", "netns", "add", self.ns_b])
+        run(["ip", "link", "add", self.veth_a, "netns", self.ns_a, "type", "veth",
+             "peer", "name", self.veth_b, "netns", self.ns_b])
+        self.a("ip", "link", "set", "lo", "up")
+        self.b("ip", "link", "set", "lo", "up")
+        # meshgate owns the WAN veth through AF_XDP: the kernel side gets no addresses.
+        self.a("sysctl", "-qw", f"net.ipv6.conf.{self.veth_a}.disable_ipv6=1")
+        self.a("ip", "link", "set", self.veth_a, "up")
+        self.b("ip", "addr", "add", f"{WAN_B}/24", "dev", self.veth_b)
+        self.b("ip", "addr", "add", f"{WAN6_B}/64", "dev", self.veth_b, "nodad")
+        self.b("ip", "link", "set", self.veth_b, "up")
+
+    def start_wireguard_go(self):
+        env = dict(os.environ, WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD="1")
+        log = open(os.path.join(self.dir, "wireguard-go.log"), "w")
+        p = subprocess.Popen(["ip", "netns", "exec", self.ns_b, "wireguard-go", "-f", self.if_b],
+                             stdout=log, stderr=subprocess.STDOUT, env=env)
+        self.procs.append(p)
+        sock = f"/var/run/wireguard/{self.if_b}.sock"
+        wait_for(lambda: os.path.exists(sock), 10, f"wireguard-go socket {sock}")
+        keyfile = os.path.join(self.dir, "b.key")
+        with open(keyfile, "w") as f:
+            f.write(self.key_b + "\n")
+        self.b("wg", "set", self.if_b, "private-key", keyfile, "listen-port", str(self.port_b),
+               "peer", self.pub_a, "endpoint", self.ep_a,
+               "allowed-ips", "10.77.0.1/32,fd00:77::1/128")
+        self.b("ip", "addr", "add", f"{IN_B}/24", "dev", self.if_b)
+        self.b("ip", "addr", "add", f"{IN6_B}/64", "dev", self.if_b, "nodad")
+        self.b("ip", "link", "set", self.if_b, "mtu", "1420", "up")
+
+    def config(self):
+        cfg = {
+            "interface": self.if_a,
+            "private_key_file": os.path.join(self.dir, "a.key"),
+            "listen_port": self.port_a,
+            "eal": ["--no-pci", "--in-memory", "-l", "0-1", "--file-prefix", self.if_a, "--log-level", "lib.*:notice"],
+            "wan": {"device": f"net_af_xdp_{self.id},iface={self.veth_a}",
+                    "addresses": [f"{WAN_A}/24", f"{WAN6_A}/64"], "gateway": "192.168.77.254"},
+            "inner": {"device": "tun", "name": self.if_a, "addresses": [f"{IN_A}/24", f"{IN6_A}/64"],
+                      "mtu": 1420},
+            "idle": "backoff",
+            "peers": [{"public_key": self.pub_b, "endpoint": self.ep_b,
+                       "allowed_ips": ["10.77.0.2/32", "fd00:77::2/128"], "persistent_keepalive": 25}],
+        }
+        cfg.update(self.extra_config)
+        return cfg
+
+    def start_meshgate(self):
+        keyfile = os.path.join(self.dir, "a.key")
+        fd = os.open(keyfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.write(fd, (self.key_a + "\n").encode())
+        os.close(fd)
+        path = os.path.join(self.dir, "meshgate.json")
+        with open(path, "w") as f:
+            json.dump(self.config(), f, indent=1)
+        self.mg_log = os.path.join(self.dir, "meshgate.log")
+        log = open(self.mg_log, "a")
+        self.mg = subprocess.Popen(["ip", "netns", "exec", self.ns_a, MESHGATE, "--config", path],
+                                   stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, **self.env))
+        self.procs.append(self.mg)
+        sock = f"/var/run/wireguard/{self.if_a}.sock"
+        wait_for(lambda: os.path.exists(sock) or self.mg.poll() is not None, 30, "meshgate socket")
+        if self.mg.poll() is not None:
+            raise RuntimeError(f"meshgate exited {self.mg.returncode}:\n{self.log()}")
+
+    def stop_meshgate(self, sig=signal.SIGTERM, timeout=15):
+        """Stop meshgate by its PID; returns its exit status."""
+        if self.mg is None or self.mg.poll() is not None:
+            return self.mg.returncode if self.mg else None
+        self.mg.send_signal(sig)
+        try:
+            return self.mg.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.mg.kill()
+            self.mg.wait()
+            return None
+
+    def log(self):
+        try:
+            with open(self.mg_log) as f:
+                return f.read()[-4000:]
+        except OSError:
+            return ""
+
+    def close(self):
+        for p in reversed(self.procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        for ns in (self.ns_a, self.ns_b):
+            run(["ip", "netns", "del", ns], check=False)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    # --- observations ------------------------------------------------------------------------
+    def ping_from_a(self, addr, count=3, timeout=10):
+        return ping(self.a, addr, count, timeout)
+
+    def ping_from_b(self, addr, count=3, timeout=10):
+        return ping(self.b, addr, count, timeout)
+
+    def wg_dump(self, side):
+        """wg show dump of one side: {peer public key: fields}."""
+        fn, ifname = (self.a, self.if_a) if side == "a" else (self.b, self.if_b)
+        lines = fn("wg", "show", ifname, "dump").stdout.strip().splitlines()
+        peers = {}
+        for line in lines[1:]:
+            f = line.split("\t")
+            peers[f[0]] = {"endpoint": f[2], "allowed_ips": f[3], "latest_handshake": int(f[4]),
+                           "rx": int(f[5]), "tx": int(f[6]), "keepalive": f[7]}
+        return peers
+
+    def counters(self):
+        """meshgate's counters file as {metric{labels}: value}."""
+        out = {}
+        with open(f"/run/meshgate/{self.if_a}.prom") as f:
+            for line in f:
+                m = re.match(r"^(\S+) (\d+)$", line.strip())
+                if m:
+                    out[m.group(1)] = int(m.group(2))
+        return out
+
+    def drops(self, reason):
+        return self.counters().get(f'meshgate_drops_total{{reason="{reason}"}}', 0)
+
+
+def ping(ns_fn, addr, count, timeout):
+    p = ns_fn("ping", "-c", str(count), "-i", "0.2", "-W", "1", "-w", str(timeout), addr, check=False,
+              timeout=timeout + 5)
+    m = re.search(r"(\d+) received", p.stdout)
+    return int(m.group(1)) if m else 0
+
+
+def wait_for(cond, timeout, what):
+    end = time.time() + timeout
+    while time.time() < end:
+        if cond():
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"timed out waiting for {what}")
