@@ -173,6 +173,11 @@ extern struct mg_device mg_dev;
 uint64_t mg_now_ns(void);
 void mg_clock_init(void);
 
+/* device.c: the pool (port_mbufs for the ports' descriptors, plus what the rings can hold), the
+ * rings, RCU for n_workers. 0 or -errno; device_destroy() undoes what was done, either way. */
+int device_create(unsigned int n_workers, unsigned int port_mbufs);
+void device_destroy(void);
+
 static inline struct mg_keypair *mg_load(struct mg_keypair *const *p)
 {
 	return __atomic_load_n(p, __ATOMIC_ACQUIRE);

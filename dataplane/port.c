@@ -11,8 +11,6 @@
 
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
-#include <rte_malloc.h>
-#include <rte_ring_elem.h>
 
 #include "ctrl.h"
 #include "port.h"
@@ -21,7 +19,6 @@
 
 #define RX_DESC 1024
 #define TX_DESC 1024
-#define RING_SIZE 1024
 
 static char inner_vdev[64];
 
@@ -84,26 +81,6 @@ static int start_port(uint16_t port, const char *what, unsigned int nq)
 	return ret;
 }
 
-static int create_rings(void)
-{
-	mg_dev.to_ctrl = rte_ring_create("mg_to_ctrl", RING_SIZE, SOCKET_ID_ANY, RING_F_SC_DEQ);
-	mg_dev.ctrl_tx = rte_ring_create("mg_ctrl_tx", RING_SIZE, SOCKET_ID_ANY, RING_F_SP_ENQ);
-	mg_dev.events = rte_ring_create_elem("mg_events", sizeof(struct mg_event), RING_SIZE,
-					     SOCKET_ID_ANY, RING_F_SC_DEQ);
-	mg_dev.flush = rte_ring_create("mg_flush", RING_SIZE, SOCKET_ID_ANY, RING_F_SP_ENQ);
-	return mg_dev.to_ctrl && mg_dev.ctrl_tx && mg_dev.events && mg_dev.flush ? 0 : -ENOMEM;
-}
-
-static int create_rcu(void)
-{
-	size_t sz = rte_rcu_qsbr_get_memsize(mg_dev.n_workers);
-
-	mg_dev.rcu = rte_zmalloc("mg_rcu", sz, RTE_CACHE_LINE_SIZE);
-	if (!mg_dev.rcu)
-		return -ENOMEM;
-	return rte_rcu_qsbr_init(mg_dev.rcu, mg_dev.n_workers);
-}
-
 static void copy_addresses(const struct mg_config *cfg)
 {
 	for (size_t i = 0; i < cfg->wan.n_addresses && i < MG_MAX_WAN_ADDRS; i++) {
@@ -152,7 +129,6 @@ int port_setup(const struct mg_config *cfg)
 	}
 	if (cfg->workers && cfg->workers < workers)
 		workers = cfg->workers;
-	mg_dev.n_workers = workers;
 	mg_dev.inner_mtu = cfg->inner.mtu;
 	mg_dev.idle_backoff = cfg->idle_backoff;
 	mg_dev.listen_port = cfg->listen_port;
@@ -160,14 +136,8 @@ int port_setup(const struct mg_config *cfg)
 		fprintf(stderr, "meshgate: wan.device %s or inner TUN not found after EAL start\n", cfg->wan.device);
 		return -ENODEV;
 	}
-	/* Enough for every descriptor of both ports, the staging rings and the rings in between. */
-	mg_dev.pool = rte_pktmbuf_pool_create("mg_pool", 4 * (RX_DESC + TX_DESC) * workers + 4 * RING_SIZE + 8191,
-					      256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
-	if (!mg_dev.pool)
-		return -ENOMEM;
-	ret = create_rings();
-	if (!ret)
-		ret = create_rcu();
+	/* Every descriptor of both ports, twice over for what the TX queues and the kernel hold. */
+	ret = device_create(workers, 4 * (RX_DESC + TX_DESC) * workers);
 	if (!ret)
 		ret = start_port(mg_dev.wan_port, cfg->wan.device, workers);
 	if (!ret)
@@ -201,31 +171,15 @@ int port_launch_workers(void)
 	return 0;
 }
 
-/* Return what is still in flight between the threads to the pool (workers have stopped). */
-static void drain_ring(struct rte_ring *r)
-{
-	struct rte_mbuf *m;
-
-	while (r && rte_ring_dequeue(r, (void **)&m) == 0)
-		rte_pktmbuf_free(m);
-}
-
 void port_teardown(void)
 {
 	for (unsigned int i = 0; i < mg_dev.n_workers; i++)
 		aead_burst_fini(&mg_workers[i].aead);
-	drain_ring(mg_dev.to_ctrl);
-	drain_ring(mg_dev.ctrl_tx);
 	if (mg_dev.pool) {
 		rte_eth_dev_stop(mg_dev.wan_port);
 		rte_eth_dev_stop(mg_dev.inner_port);
 		rte_eth_dev_close(mg_dev.wan_port);
 		rte_eth_dev_close(mg_dev.inner_port);
 	}
-	rte_ring_free(mg_dev.to_ctrl);
-	rte_ring_free(mg_dev.ctrl_tx);
-	rte_ring_free(mg_dev.events);
-	rte_ring_free(mg_dev.flush);
-	rte_free(mg_dev.rcu);
-	rte_mempool_free(mg_dev.pool);
+	device_destroy();
 }

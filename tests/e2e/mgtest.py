@@ -92,22 +92,36 @@ class Topology:
         self.b("ip", "link", "set", self.veth_b, "up")
 
     def start_wireguard_go(self):
-        env = dict(os.environ, WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD="1")
-        log = open(os.path.join(self.dir, "wireguard-go.log"), "w")
-        p = subprocess.Popen(["ip", "netns", "exec", self.ns_b, "wireguard-go", "-f", self.if_b],
-                             stdout=log, stderr=subprocess.STDOUT, env=env)
-        self.procs.append(p)
-        sock = f"/var/run/wireguard/{self.if_b}.sock"
-        wait_for(lambda: os.path.exists(sock), 10, f"wireguard-go socket {sock}")
-        keyfile = os.path.join(self.dir, "b.key")
-        with open(keyfile, "w") as f:
-            f.write(self.key_b + "\n")
-        self.b("wg", "set", self.if_b, "private-key", keyfile, "listen-port", str(self.port_b),
-               "peer", self.pub_a, "endpoint", self.ep_a,
-               "allowed-ips", "10.77.0.1/32,fd00:77::1/128")
-        self.b("ip", "addr", "add", f"{IN_B}/24", "dev", self.if_b)
-        self.b("ip", "addr", "add", f"{IN6_B}/64", "dev", self.if_b, "nodad")
-        self.b("ip", "link", "set", self.if_b, "mtu", "1420", "up")
+        self.start_wireguard("b", "wireguard-go")
+
+    def start_wireguard(self, side, impl):
+        """A WireGuard implementation on one side (impl: "wireguard-go", or "kernel" where the
+        kernel has WireGuard), configured exactly as that side's peer of the other: the same keys,
+        port, inner addresses and allowed IPs, whoever plays the other side."""
+        fn, ns, ifname = (self.a, self.ns_a, self.if_a) if side == "a" else (self.b, self.ns_b, self.if_b)
+        key, port, other_pub, other_ep, other_in = (
+            (self.key_a, self.port_a, self.pub_b, self.ep_b, ("10.77.0.2/32", "fd00:77::2/128"))
+            if side == "a" else
+            (self.key_b, self.port_b, self.pub_a, self.ep_a, ("10.77.0.1/32", "fd00:77::1/128")))
+        inner4, inner6 = (IN_A, IN6_A) if side == "a" else (IN_B, IN6_B)
+        if impl == "kernel":
+            fn("ip", "link", "add", ifname, "type", "wireguard")
+        else:
+            env = dict(os.environ, WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD="1")
+            log = open(os.path.join(self.dir, f"wireguard-go-{side}.log"), "w")
+            self.procs.append(subprocess.Popen(["ip", "netns", "exec", ns, "wireguard-go", "-f", ifname],
+                                               stdout=log, stderr=subprocess.STDOUT, env=env))
+            sock = f"/var/run/wireguard/{ifname}.sock"
+            wait_for(lambda: os.path.exists(sock), 10, f"wireguard-go socket {sock}")
+        keyfile = os.path.join(self.dir, f"{side}.key")
+        fd = os.open(keyfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.write(fd, (key + "\n").encode())
+        os.close(fd)
+        fn("wg", "set", ifname, "private-key", keyfile, "listen-port", str(port),
+           "peer", other_pub, "endpoint", other_ep, "allowed-ips", ",".join(other_in))
+        fn("ip", "addr", "add", f"{inner4}/24", "dev", ifname)
+        fn("ip", "addr", "add", f"{inner6}/64", "dev", ifname, "nodad")
+        fn("ip", "link", "set", ifname, "mtu", "1420", "up")
 
     def config(self):
         cfg = {

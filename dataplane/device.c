@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The shared device state (device.h) and its life cycle: the mbuf pool, the rings between the
+ * workers and the control thread, RCU, and the protocol clock. Ports are port.c's; this part is
+ * also what an in-memory benchmark needs to run the real workers without a TUN or a NIC.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include <rte_cycles.h>
+#include <rte_log.h>
+#include <rte_malloc.h>
+#include <rte_ring_elem.h>
+
+#include "device.h"
+
+#define RING_SIZE 1024
+
+struct mg_device mg_dev;
+
+static uint64_t tsc_hz, tsc_start;
+
+/*
+ * MESHGATE_TEST_CLOCK_SPEEDUP=N (tests only) makes meshgate's protocol clock run N times fast, so
+ * rekeying (REKEY_AFTER_TIME, 120 s) can be watched in seconds. It divides the TSC rate, so every
+ * timer and key age speeds up together; wall-clock timestamps are untouched.
+ */
+void mg_clock_init(void)
+{
+	const char *speedup = getenv("MESHGATE_TEST_CLOCK_SPEEDUP");
+	unsigned long n = speedup ? strtoul(speedup, NULL, 10) : 1;
+
+	tsc_hz = rte_get_tsc_hz() / (n ? n : 1);
+	tsc_start = rte_get_tsc_cycles();
+	if (n > 1)
+		RTE_LOG(WARNING, USER1, "MESHGATE_TEST_CLOCK_SPEEDUP=%lu: protocol clock runs %lu times fast\n", n, n);
+}
+
+uint64_t mg_now_ns(void)
+{
+	/* Offset so that the first reading is 1 s, never 0 (0 means "never" in several fields). */
+	uint64_t c = rte_get_tsc_cycles() - tsc_start + tsc_hz;
+
+	/* Split to avoid overflow of c * 1e9 after a few seconds of uptime. */
+	return c / tsc_hz * MG_NS_PER_S + c % tsc_hz * MG_NS_PER_S / tsc_hz;
+}
+
+static int create_rings(void)
+{
+	mg_dev.to_ctrl = rte_ring_create("mg_to_ctrl", RING_SIZE, SOCKET_ID_ANY, RING_F_SC_DEQ);
+	mg_dev.ctrl_tx = rte_ring_create("mg_ctrl_tx", RING_SIZE, SOCKET_ID_ANY, RING_F_SP_ENQ);
+	mg_dev.events = rte_ring_create_elem("mg_events", sizeof(struct mg_event), RING_SIZE,
+					     SOCKET_ID_ANY, RING_F_SC_DEQ);
+	mg_dev.flush = rte_ring_create("mg_flush", RING_SIZE, SOCKET_ID_ANY, RING_F_SP_ENQ);
+	return mg_dev.to_ctrl && mg_dev.ctrl_tx && mg_dev.events && mg_dev.flush ? 0 : -ENOMEM;
+}
+
+static int create_rcu(void)
+{
+	size_t sz = rte_rcu_qsbr_get_memsize(mg_dev.n_workers);
+
+	mg_dev.rcu = rte_zmalloc("mg_rcu", sz, RTE_CACHE_LINE_SIZE);
+	if (!mg_dev.rcu)
+		return -ENOMEM;
+	return rte_rcu_qsbr_init(mg_dev.rcu, mg_dev.n_workers);
+}
+
+int device_create(unsigned int n_workers, unsigned int port_mbufs)
+{
+	mg_dev.n_workers = n_workers;
+	/* The ports' descriptors, plus the rings in between and the staging rings' worth. */
+	mg_dev.pool = rte_pktmbuf_pool_create("mg_pool", port_mbufs + 4 * RING_SIZE + 8191, 256, 0,
+					      RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
+	if (!mg_dev.pool)
+		return -ENOMEM;
+	return create_rings() ?: create_rcu();
+}
+
+/* Return what is still in flight between the threads to the pool (workers have stopped). */
+static void drain_ring(struct rte_ring *r)
+{
+	struct rte_mbuf *m;
+
+	while (r && rte_ring_dequeue(r, (void **)&m) == 0)
+		rte_pktmbuf_free(m);
+}
+
+void device_destroy(void)
+{
+	drain_ring(mg_dev.to_ctrl);
+	drain_ring(mg_dev.ctrl_tx);
+	rte_ring_free(mg_dev.to_ctrl);
+	rte_ring_free(mg_dev.ctrl_tx);
+	rte_ring_free(mg_dev.events);
+	rte_ring_free(mg_dev.flush);
+	rte_free(mg_dev.rcu);
+	rte_mempool_free(mg_dev.pool);
+	mg_dev.to_ctrl = mg_dev.ctrl_tx = mg_dev.events = mg_dev.flush = NULL;
+	mg_dev.rcu = NULL;
+	mg_dev.pool = NULL;
+}

@@ -1,0 +1,403 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * wggen: a WireGuard peer that only generates and counts traffic, to benchmark any WireGuard
+ * implementation (the DUT) by the protocol alone.
+ *
+ *   wggen send       handshake with the DUT, then encrypted transport packets at it (decrypt path)
+ *   wggen recv       count stamped plaintext datagrams delivered on the DUT's inner side
+ *   wggen sink       handshake, then open and count what the DUT encrypted toward us (encrypt path)
+ *   wggen send-plain plaintext datagrams into the DUT's inner side (encrypt path)
+ *
+ * A sender given --ctl asks the counter (recv or sink, listening on that unix socket) for what was
+ * delivered of the measured packets and prints one JSON record per measurement:
+ *   {"dut", "path", "size", "flows", "pps", "gbps", "loss", "limited_by_generator", ...}
+ * pps and gbps are what was delivered (inner IPv4 packets and bytes) over the measurement window.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include <sodium.h>
+
+#include "aead.h"
+#include "blake2s.h"
+#include "keyenc.h"
+#include "wggen.h"
+
+struct opts {
+	const char *mode, *dut, *ctl, *bind, *path;
+	struct wggen_peer peer;
+	struct wggen_load load;
+	struct wggen_rx_opts rx;
+	bool no_handshake;
+};
+
+uint64_t wggen_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int wggen_parse_addr(struct sockaddr_in *sa, const char *text)
+{
+	char host[64];
+	const char *colon = strrchr(text, ':');
+	size_t hl = colon ? (size_t)(colon - text) : strlen(text);
+
+	if (hl >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, text, hl);
+	host[hl] = '\0';
+	memset(sa, 0, sizeof(*sa));
+	sa->sin_family = AF_INET;
+	sa->sin_port = htons(colon ? (uint16_t)atoi(colon + 1) : 0);
+	return inet_pton(AF_INET, host, &sa->sin_addr) == 1 ? 0 : -EINVAL;
+}
+
+/* Big socket buffers (forced: we run as root in the benchmark) so bursts are not dropped by us. */
+int wggen_udp_socket(const struct sockaddr_in *local, bool big_buffers)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), sz = 16 << 20, one = 1;
+
+	if (fd < 0)
+		return -errno;
+	if (big_buffers) {
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
+			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) < 0)
+			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)local, sizeof(*local)) < 0) {
+		int err = -errno;
+
+		fprintf(stderr, "wggen: bind %s:%u: %s\n", inet_ntoa(local->sin_addr),
+			ntohs(local->sin_port), strerror(-err));
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static int read_key(uint8_t key[32], const char *arg)
+{
+	char text[128] = "";
+	FILE *f;
+	size_t n;
+
+	if (arg[0] != '@')
+		return keyenc_from_base64(key, arg, strlen(arg));
+	f = fopen(arg + 1, "r");
+	if (f == NULL)
+		return -errno;
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == ' ' || text[n - 1] == '\r'))
+		n--;
+	return keyenc_from_base64(key, text, n);
+}
+
+static void usage(void)
+{
+	fputs("usage: wggen send|recv|sink|send-plain [options]\n"
+	      "  peer:  --key B64|@FILE --peer-pub B64 --local IP:PORT --endpoint IP:PORT\n"
+	      "         [--respond] [--hs-timeout S] [--no-handshake]\n"
+	      "  load:  --size 64..1420|imix --flows N --rate PPS(0=max) --warmup S --duration S\n"
+	      "         [--count N] --inner-src IP --inner-dst IP [--sport N] [--dport N]\n"
+	      "  count: --bind IP:PORT (recv) [--wire] [--count N] [--idle S] [--timeout S]\n"
+	      "  both:  --ctl PATH (counter listens, sender asks) --run-id N --dut NAME\n"
+	      "         [--path decrypt|encrypt] (the record's label; default by mode)\n", stderr);
+	exit(2);
+}
+
+enum { O_KEY = 256, O_PEER, O_LOCAL, O_EP, O_RESPOND, O_HST, O_NOHS, O_SIZE, O_FLOWS, O_RATE,
+       O_WARM, O_DUR, O_COUNT, O_ISRC, O_IDST, O_SPORT, O_DPORT, O_BIND, O_WIRE, O_IDLE,
+       O_TIMEOUT, O_CTL, O_RUN, O_DUT, O_PATH };
+
+static const struct option long_opts[] = {
+	{ "key", 1, 0, O_KEY }, { "peer-pub", 1, 0, O_PEER }, { "local", 1, 0, O_LOCAL },
+	{ "endpoint", 1, 0, O_EP }, { "respond", 0, 0, O_RESPOND }, { "hs-timeout", 1, 0, O_HST },
+	{ "no-handshake", 0, 0, O_NOHS }, { "size", 1, 0, O_SIZE }, { "flows", 1, 0, O_FLOWS },
+	{ "rate", 1, 0, O_RATE }, { "warmup", 1, 0, O_WARM }, { "duration", 1, 0, O_DUR },
+	{ "count", 1, 0, O_COUNT }, { "inner-src", 1, 0, O_ISRC }, { "inner-dst", 1, 0, O_IDST },
+	{ "sport", 1, 0, O_SPORT }, { "dport", 1, 0, O_DPORT }, { "bind", 1, 0, O_BIND },
+	{ "wire", 0, 0, O_WIRE }, { "idle", 1, 0, O_IDLE }, { "timeout", 1, 0, O_TIMEOUT },
+	{ "ctl", 1, 0, O_CTL }, { "run-id", 1, 0, O_RUN }, { "dut", 1, 0, O_DUT },
+	{ "path", 1, 0, O_PATH }, { 0, 0, 0, 0 }
+};
+
+static void defaults(struct opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->dut = "dut";
+	o->peer.hs_timeout_s = 10;
+	o->load = (struct wggen_load){ .size = 1420, .flows = 1, .warmup_s = 1, .duration_s = 2,
+				       .sport = 40000, .dport = 5201 };
+	inet_pton(AF_INET, "10.77.0.2", &o->load.inner_src);
+	inet_pton(AF_INET, "10.77.0.1", &o->load.inner_dst);
+	o->rx = (struct wggen_rx_opts){ .idle_s = 2, .timeout_s = 600 };
+}
+
+static int parse_size(const char *a)
+{
+	int v = strcmp(a, "imix") == 0 ? 0 : atoi(a);
+
+	if (strcmp(a, "imix") != 0 && (v < WGGEN_MIN_INNER || v > WGGEN_MAX_INNER)) {
+		fprintf(stderr, "wggen: --size %s: 64..%d or imix\n", a, WGGEN_MAX_INNER);
+		exit(2);
+	}
+	return v;
+}
+
+static int parse_one(struct opts *o, int c, const char *a)
+{
+	switch (c) {
+	case O_KEY: return read_key(o->peer.priv, a);
+	case O_PEER: return read_key(o->peer.peer_pub, a);
+	case O_LOCAL: return wggen_parse_addr(&o->peer.local, a);
+	case O_EP: return wggen_parse_addr(&o->peer.endpoint, a);
+	case O_RESPOND: o->peer.respond = true; return 0;
+	case O_HST: o->peer.hs_timeout_s = atof(a); return 0;
+	case O_NOHS: o->no_handshake = true; return 0;
+	case O_SIZE: o->load.size = parse_size(a); return 0;
+	case O_FLOWS: o->load.flows = (unsigned int)atoi(a); return o->load.flows ? 0 : -EINVAL;
+	case O_RATE: o->load.rate = atof(a); return 0;
+	case O_WARM: o->load.warmup_s = atof(a); return 0;
+	case O_DUR: o->load.duration_s = atof(a); return 0;
+	case O_COUNT: o->load.count = o->rx.count = strtoull(a, NULL, 0); return 0;
+	case O_ISRC: return inet_pton(AF_INET, a, &o->load.inner_src) == 1 ? 0 : -EINVAL;
+	case O_IDST: return inet_pton(AF_INET, a, &o->load.inner_dst) == 1 ? 0 : -EINVAL;
+	case O_SPORT: o->load.sport = (uint16_t)atoi(a); return 0;
+	case O_DPORT: o->load.dport = (uint16_t)atoi(a); return 0;
+	case O_BIND: o->bind = a; return 0;
+	case O_WIRE: o->rx.wire = true; return 0;
+	case O_IDLE: o->rx.idle_s = atof(a); return 0;
+	case O_TIMEOUT: o->rx.timeout_s = atof(a); return 0;
+	case O_CTL: o->ctl = o->rx.ctl_path = a; return 0;
+	case O_RUN: o->load.run_id = o->rx.run_id = (uint32_t)strtoul(a, NULL, 0); return 0;
+	case O_DUT: o->dut = a; return 0;
+	case O_PATH: o->path = a; return 0;
+	default: usage();
+	}
+	return 0;
+}
+
+static void parse(struct opts *o, int argc, char **argv)
+{
+	int c;
+
+	defaults(o);
+	if (argc < 2)
+		usage();
+	o->mode = argv[1];
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+		if (parse_one(o, c, optarg) != 0) {
+			fprintf(stderr, "wggen: bad value for --%s: %s\n", long_opts[c - O_KEY].name,
+				optarg);
+			exit(2);
+		}
+	}
+	/* A sender's stamps must not count in another run; a counter without --run-id takes any. */
+	if (o->load.run_id == 0 && strncmp(o->mode, "send", 4) == 0)
+		o->load.run_id = randombytes_random() | 1;
+}
+
+static void print_size(const struct wggen_load *l)
+{
+	if (l->size)
+		printf("\"size\": %d", l->size);
+	else
+		printf("\"size\": \"imix\"");
+}
+
+/* The measurement's record; rx NULL when no counter was asked (offered load only). */
+static void print_record(const struct opts *o, const char *path, const struct wggen_tx_result *t,
+			 const struct wggen_rx_result *rx)
+{
+	double secs = t->seconds > 0 ? t->seconds : 1e-9;
+	double loss = rx && t->pkts ? 1.0 - (double)rx->pkts / (double)t->pkts : 0;
+
+	printf("{\"dut\": \"%s\", \"path\": \"%s\", ", o->dut, o->path ? o->path : path);
+	print_size(&o->load);
+	printf(", \"flows\": %u, \"peers\": 1, \"rate\": %.0f, \"offered_pps\": %.0f, "
+	       "\"offered_gbps\": %.4f, ", o->load.flows, o->load.rate, (double)t->pkts / secs,
+	       (double)t->bytes * 8 / secs / 1e9);
+	if (rx)
+		printf("\"pps\": %.0f, \"gbps\": %.4f, \"loss\": %.6f, \"rx_pkts\": %llu, "
+		       "\"rx_bad\": %llu, \"rx_foreign\": %llu, ", (double)rx->pkts / secs,
+		       (double)rx->bytes * 8 / secs / 1e9, loss < 0 ? 0 : loss,
+		       (unsigned long long)rx->pkts, (unsigned long long)rx->bad,
+		       (unsigned long long)rx->foreign);
+	else
+		printf("\"pps\": null, \"gbps\": null, \"loss\": null, ");
+	/* At full rate the DUT took everything offered: the generator, not the DUT, set the figure. */
+	printf("\"tx_pkts\": %llu, \"tx_total\": %llu, \"send_errors\": %llu, \"seconds\": %.4f, "
+	       "\"aead\": \"%s\", \"run_id\": %u, \"limited_by_generator\": %s}\n",
+	       (unsigned long long)t->pkts, (unsigned long long)t->total,
+	       (unsigned long long)t->send_errors, t->seconds, t->backend, o->load.run_id,
+	       !rx ? "null" : o->load.rate == 0 && loss < 0.01 ? "true" : "false");
+	fflush(stdout);
+}
+
+static void print_counts(const char *mode, const struct wggen_rx_result *r)
+{
+	printf("{\"mode\": \"%s\", \"rx_pkts\": %llu, \"rx_bytes\": %llu, \"warmup_pkts\": %llu, "
+	       "\"foreign\": %llu, \"bad\": %llu}\n", mode, (unsigned long long)r->pkts,
+	       (unsigned long long)r->bytes, (unsigned long long)r->warmup_pkts,
+	       (unsigned long long)r->foreign, (unsigned long long)r->bad);
+	fflush(stdout);
+}
+
+/* After the load: ask the counter. The expected count lets it stop as soon as all arrived. */
+static int finish(const struct opts *o, const char *path, const struct wggen_tx_result *t)
+{
+	struct wggen_rx_result rx;
+	int err;
+
+	if (o->ctl == NULL) {
+		print_record(o, path, t, NULL);
+		return 0;
+	}
+	err = wggen_ctl_query(o->ctl, o->load.run_id, t->pkts, &rx, 10);
+	if (err) {
+		fprintf(stderr, "wggen: counter at %s: %s\n", o->ctl, strerror(-err));
+		return 1;
+	}
+	print_record(o, path, t, &rx);
+	return 0;
+}
+
+/*
+ * No handshake (the generator measured alone): a session both ends derive from the run id, so a
+ * sender and a sink of the same run share its key without talking. Never used with a real DUT.
+ */
+static void fake_session(struct handshake_session *s, uint32_t run_id)
+{
+	static const char label[] = "wggen fake session";
+	uint8_t seed[sizeof(label) + sizeof(run_id)];
+
+	memcpy(seed, label, sizeof(label));
+	memcpy(seed + sizeof(label), &run_id, sizeof(run_id));
+	blake2s(s->send_key, sizeof(s->send_key), NULL, 0, seed, sizeof(seed));
+	memcpy(s->recv_key, s->send_key, sizeof(s->recv_key));
+	s->local_index = s->remote_index = run_id;
+	s->initiator = true;
+}
+
+/* An empty transport message: confirms the session to a responder DUT so it may send to us. */
+static void send_keepalive(int fd, const struct handshake_session *s, const struct sockaddr_in *ep)
+{
+	uint8_t buf[MESSAGE_MINIMUM_LENGTH];
+	struct message_data *d = (struct message_data *)buf;
+
+	d->header.type = MESSAGE_HEADER_WORD(MESSAGE_DATA);
+	d->key_idx = s->remote_index;
+	d->counter = 0;
+	aead_seal(d->encrypted_data, NULL, 0, NULL, 0, 0, s->send_key);
+	sendto(fd, buf, sizeof(buf), 0, (const struct sockaddr *)ep, sizeof(*ep));
+}
+
+static int peer_session(struct opts *o, int *fd, struct handshake_session *s)
+{
+	*fd = wggen_udp_socket(&o->peer.local, true);
+	if (*fd < 0)
+		return 1;
+	if (o->no_handshake) {
+		fake_session(s, o->load.run_id);
+		return 0;
+	}
+	return wggen_handshake(*fd, &o->peer, s) == 0 ? 0 : 1;
+}
+
+static int mode_send(struct opts *o)
+{
+	struct handshake_session s;
+	struct wggen_tx_result t;
+	int fd, err;
+
+	if (peer_session(o, &fd, &s))
+		return 1;
+	fprintf(stderr, "wggen: session up (local index %08x, remote %08x)\n", s.local_index,
+		s.remote_index);
+	err = wggen_send_encrypted(fd, &s, &o->load, &o->peer.endpoint, &t);
+	sodium_memzero(&s, sizeof(s));
+	if (err) {
+		fprintf(stderr, "wggen: send: %s\n", strerror(-err));
+		return 1;
+	}
+	return finish(o, "decrypt", &t);
+}
+
+static int mode_send_plain(struct opts *o)
+{
+	struct wggen_tx_result t;
+	int err = wggen_send_plain(&o->load, &t);
+
+	if (err) {
+		fprintf(stderr, "wggen: send-plain: %s\n", strerror(-err));
+		return 1;
+	}
+	return finish(o, "encrypt", &t);
+}
+
+static int mode_recv(struct opts *o)
+{
+	struct sockaddr_in a;
+	struct wggen_rx_result r;
+	int fd;
+
+	if (o->bind == NULL || wggen_parse_addr(&a, o->bind) != 0)
+		usage();
+	fd = wggen_udp_socket(&a, true);
+	if (fd < 0 || wggen_count(fd, &o->rx, &r) != 0)
+		return 1;
+	print_counts("recv", &r);
+	return 0;
+}
+
+static int mode_sink(struct opts *o)
+{
+	struct handshake_session s;
+	struct wggen_rx_result r;
+	int fd, err;
+
+	if (peer_session(o, &fd, &s))
+		return 1;
+	send_keepalive(fd, &s, &o->peer.endpoint);
+	fprintf(stderr, "wggen: session up, counting\n");
+	o->rx.session = &s;
+	err = wggen_count(fd, &o->rx, &r);
+	sodium_memzero(&s, sizeof(s));
+	if (err)
+		return 1;
+	print_counts("sink", &r);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o;
+
+	if (sodium_init() < 0)
+		return 1;
+	parse(&o, argc, argv);
+	if (strcmp(o.mode, "send") == 0)
+		return mode_send(&o);
+	if (strcmp(o.mode, "send-plain") == 0)
+		return mode_send_plain(&o);
+	if (strcmp(o.mode, "recv") == 0)
+		return mode_recv(&o);
+	if (strcmp(o.mode, "sink") == 0)
+		return mode_sink(&o);
+	usage();
+	return 2;
+}
