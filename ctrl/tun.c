@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The inner TUN interface as the kernel sees it: addresses and up, through rtnetlink, so mg0 looks
- * like wg0 to the host. DPDK's tap driver creates the interface and sets its MTU; the addresses are
- * ours to add. Runs once at start, before the workers.
+ * like wg0 to the host: MTU, addresses, up. The workers' queues (dataplane/tunport.c) create the
+ * interface. Runs once at start, before the workers.
  */
 #include <errno.h>
 #include <linux/if_addr.h>
@@ -77,6 +77,22 @@ int tun_add_address(const char *ifname, int family, const uint8_t *addr, uint8_t
 	r.ifa.ifa_flags = family == AF_INET6 ? IFA_F_NODAD : 0;
 	add_attr(&r, IFA_LOCAL, addr, alen);
 	add_attr(&r, IFA_ADDRESS, addr, alen);
+	return talk(&r);
+}
+
+int tun_set_mtu(const char *ifname, uint32_t mtu)
+{
+	struct nl_req r;
+	unsigned int index = if_nametoindex(ifname);
+
+	if (!index)
+		return -ENODEV;
+	memset(&r, 0, sizeof(r));
+	r.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
+	r.nh.nlmsg_type = RTM_NEWLINK;
+	r.ifi.ifi_family = AF_UNSPEC;
+	r.ifi.ifi_index = (int)index;
+	add_attr(&r, IFLA_MTU, &mtu, sizeof(mtu));
 	return talk(&r);
 }
 

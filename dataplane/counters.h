@@ -28,7 +28,8 @@
 	X(WG_REPLAY, "wg_replay")                   /* counter seen or behind the window */     \
 	X(INNER_BAD_IP, "inner_bad_ip")             /* decrypted packet not valid IPv4/IPv6 */  \
 	X(INNER_NOT_ALLOWED, "inner_not_allowed")   /* source not in the peer's allowed-IPs */  \
-	X(INNER_TX_FULL, "inner_tx_full")           /* the inner device did not take it */      \
+	X(INNER_TX_FULL, "inner_tx_full")           /* the inner device's queue was full */     \
+	X(INNER_DOWN, "inner_down")                 /* the inner device refused (down, gone) */ \
 	/* encrypt */                                                                           \
 	X(INNER_NO_ROUTE, "inner_no_route")         /* destination matches no peer */           \
 	X(NO_ENDPOINT, "no_endpoint")               /* peer has no known endpoint */            \

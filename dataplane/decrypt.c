@@ -13,7 +13,7 @@
  *     roaming, reported to the control thread as events.
  *  6. Inner checks: IP version and length, the source must route to the same peer (allowed-IPs);
  *     keepalives end here.
- *  7. rte_eth_tx_burst to the inner device; what it does not take is counted and freed.
+ *  7. Burst to the inner device (host mode: the TUN); what it does not take is counted and freed.
  */
 #include <netinet/in.h>
 #include <string.h>
@@ -260,11 +260,12 @@ static void decrypt_data(struct mg_worker *w, struct rte_mbuf **pkts, unsigned i
 		rte_spinlock_unlock(&locked->replay_lock);
 	mg_stats[w->lcore].decrypted += nout;
 	if (nout) {
-		uint16_t sent = rte_eth_tx_burst(mg_dev.inner_port, w->id, out, nout);
+		bool down;
+		uint16_t sent = mg_dev.inner->tx((uint16_t)w->id, out, (uint16_t)nout, &down);
 
 		mg_stats[w->lcore].inner_tx += sent;
 		if (sent < nout) {
-			mg_drop(MG_DROP_INNER_TX_FULL, nout - sent);
+			mg_drop(down ? MG_DROP_INNER_DOWN : MG_DROP_INNER_TX_FULL, nout - sent);
 			rte_pktmbuf_free_bulk(out + sent, nout - sent);
 		}
 	}

@@ -142,9 +142,23 @@ struct mg_wan_addr {
 
 #define MG_MAX_WAN_ADDRS 8
 
+/*
+ * The inner side's burst I/O, chosen once at start: host mode's TUN (tunport.c) or an ethdev port
+ * (worker.c; the in-memory benchmark's ring). ethdev burst semantics: rx fills up to n; tx takes
+ * and frees what the device accepted and returns how many, setting *down when it refused for
+ * another reason than a full queue.
+ */
+struct mg_inner_ops {
+	uint16_t (*rx)(uint16_t queue, struct rte_mbuf **pkts, uint16_t n);
+	uint16_t (*tx)(uint16_t queue, struct rte_mbuf **pkts, uint16_t n, bool *down);
+};
+
+extern const struct mg_inner_ops mg_inner_tun, mg_inner_ethdev;
+
 struct mg_device {
 	/* Immutable after start. */
-	uint16_t wan_port, inner_port;
+	uint16_t wan_port, inner_port;     /* inner_port: with mg_inner_ethdev only */
+	const struct mg_inner_ops *inner;
 	unsigned int n_workers;
 	uint16_t inner_mtu;
 	bool idle_backoff;

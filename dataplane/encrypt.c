@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Encrypt path: inner -> WAN. One call per burst read from the inner device:
- *  1. rte_eth_rx_burst on the inner device (worker.c).
+ *  1. A burst from the inner device (worker.c; host mode: the TUN).
  *  2. Per packet: IP version and length; destination -> peer by longest-prefix match on allowed-IPs.
  *  3. Group the burst by peer, keeping each peer's packets in order.
  *  4. Per peer: the current keypair must be usable (exists, younger than REJECT_AFTER_TIME, nonces

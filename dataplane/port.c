@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Set-up of everything the paths use: the WAN and inner ports (one RX and one TX queue per worker),
- * the mbuf pool, the rings between workers and the control thread, RCU, and the inner TUN as the
- * kernel sees it. Runs once, before any worker starts.
+ * Set-up of everything the paths use: the WAN port (one RX and one TX queue per worker), the inner
+ * TUN (one queue per worker, tunport.c) as the kernel sees it, and the shared device state
+ * (device.c). Runs once, before any worker starts.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -15,12 +15,11 @@
 #include "ctrl.h"
 #include "port.h"
 #include "tun.h"
+#include "tunport.h"
 #include "worker.h"
 
 #define RX_DESC 1024
 #define TX_DESC 1024
-
-static char inner_vdev[64];
 
 static bool is_vdev(const char *dev)
 {
@@ -29,15 +28,10 @@ static bool is_vdev(const char *dev)
 
 int port_eal_vdev_args(const struct mg_config *cfg, char **argv, int argc, int max)
 {
-	snprintf(inner_vdev, sizeof(inner_vdev), "net_tun_%s,iface=%s", cfg->inner.name, cfg->inner.name);
-	if (argc + 4 > max)
-		return argc;
-	if (is_vdev(cfg->wan.device)) {
+	if (is_vdev(cfg->wan.device) && argc + 2 <= max) {
 		argv[argc++] = "--vdev";
 		argv[argc++] = (char *)cfg->wan.device;
 	}
-	argv[argc++] = "--vdev";
-	argv[argc++] = inner_vdev;
 	return argc;
 }
 
@@ -96,10 +90,17 @@ static void copy_addresses(const struct mg_config *cfg)
 		neigh_set_gateway(AF_INET6, cfg->wan.gateway6);
 }
 
-static int setup_inner(const struct mg_config *cfg)
+static int setup_inner(const struct mg_config *cfg, unsigned int workers)
 {
-	int ret = rte_eth_dev_set_mtu(mg_dev.inner_port, cfg->inner.mtu);
+	int ret = tunport_open(cfg->inner.name, workers);
 
+	if (ret) {
+		fprintf(stderr, "meshgate: inner %s: cannot create the TUN: %s\n", cfg->inner.name,
+			strerror(-ret));
+		return ret;
+	}
+	mg_dev.inner = &mg_inner_tun;
+	ret = tun_set_mtu(cfg->inner.name, cfg->inner.mtu);
 	if (ret) {
 		fprintf(stderr, "meshgate: inner %s: cannot set MTU %u: %s\n", cfg->inner.name,
 			cfg->inner.mtu, strerror(-ret));
@@ -132,22 +133,20 @@ int port_setup(const struct mg_config *cfg)
 	mg_dev.inner_mtu = cfg->inner.mtu;
 	mg_dev.idle_backoff = cfg->idle_backoff;
 	mg_dev.listen_port = cfg->listen_port;
-	if (find_port(cfg->wan.device, &mg_dev.wan_port) || find_port(inner_vdev, &mg_dev.inner_port)) {
-		fprintf(stderr, "meshgate: wan.device %s or inner TUN not found after EAL start\n", cfg->wan.device);
+	if (find_port(cfg->wan.device, &mg_dev.wan_port)) {
+		fprintf(stderr, "meshgate: wan.device %s not found after EAL start\n", cfg->wan.device);
 		return -ENODEV;
 	}
 	/* Every descriptor of both ports, twice over for what the TX queues and the kernel hold. */
 	ret = device_create(workers, 4 * (RX_DESC + TX_DESC) * workers);
 	if (!ret)
 		ret = start_port(mg_dev.wan_port, cfg->wan.device, workers);
-	if (!ret)
-		ret = start_port(mg_dev.inner_port, cfg->inner.name, workers);
 	if (ret)
 		return ret;
 	rte_eth_allmulticast_enable(mg_dev.wan_port); /* IPv6 neighbour solicitations */
 	rte_eth_macaddr_get(mg_dev.wan_port, &mg_dev.wan_mac);
 	copy_addresses(cfg);
-	return setup_inner(cfg);
+	return setup_inner(cfg, workers);
 }
 
 int port_launch_workers(void)
@@ -175,11 +174,10 @@ void port_teardown(void)
 {
 	for (unsigned int i = 0; i < mg_dev.n_workers; i++)
 		aead_burst_fini(&mg_workers[i].aead);
+	tunport_close();
 	if (mg_dev.pool) {
 		rte_eth_dev_stop(mg_dev.wan_port);
-		rte_eth_dev_stop(mg_dev.inner_port);
 		rte_eth_dev_close(mg_dev.wan_port);
-		rte_eth_dev_close(mg_dev.inner_port);
 	}
 	device_destroy();
 }

@@ -4,7 +4,7 @@
 
 #include "config.h"
 
-/* EAL arguments that create the config's virtual devices (the WAN vdev, the inner TUN). Appends
+/* EAL arguments that create the config's virtual WAN device, if it is one. Appends
  * to argv (which has room for max entries) and returns the new argc. */
 int port_eal_vdev_args(const struct mg_config *cfg, char **argv, int argc, int max);
 /* Ports, mempool, rings, RCU and the TUN's addresses: 0 or -errno, with a message printed. */

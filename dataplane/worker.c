@@ -42,6 +42,19 @@ static unsigned int poll_ctrl(struct mg_worker *w)
 	return n + np;
 }
 
+static uint16_t ethdev_rx(uint16_t queue, struct rte_mbuf **pkts, uint16_t n)
+{
+	return rte_eth_rx_burst(mg_dev.inner_port, queue, pkts, n);
+}
+
+static uint16_t ethdev_tx(uint16_t queue, struct rte_mbuf **pkts, uint16_t n, bool *down)
+{
+	*down = false;
+	return rte_eth_tx_burst(mg_dev.inner_port, queue, pkts, n);
+}
+
+const struct mg_inner_ops mg_inner_ethdev = { .rx = ethdev_rx, .tx = ethdev_tx };
+
 int worker_main(void *arg)
 {
 	struct mg_worker *w = arg;
@@ -59,7 +72,7 @@ int worker_main(void *arg)
 		n_wan = rte_eth_rx_burst(mg_dev.wan_port, w->id, pkts, MG_BURST);
 		if (n_wan)
 			decrypt_burst(w, pkts, n_wan);
-		n_inner = rte_eth_rx_burst(mg_dev.inner_port, w->id, pkts, MG_BURST);
+		n_inner = mg_dev.inner->rx((uint16_t)w->id, pkts, MG_BURST);
 		if (n_inner)
 			encrypt_burst(w, pkts, n_inner);
 		n_ctrl = poll_ctrl(w);

@@ -182,6 +182,7 @@ static void setup(const struct opts *o)
 	B.inner_tx = ring("b_inner_tx", k);
 	mg_dev.wan_port = ring_port("b_wan", B.wan_rx, B.wan_tx);
 	mg_dev.inner_port = ring_port("b_inner", B.inner_rx, B.inner_tx);
+	mg_dev.inner = &mg_inner_ethdev;
 	B.n_peers = o->peers;
 	for (unsigned int i = 0; i < o->peers; i++)
 		add_peer(i);

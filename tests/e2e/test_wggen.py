@@ -19,7 +19,7 @@ import mgtest  # noqa: E402
 import wgbench  # noqa: E402
 
 COUNT = 3000
-RATE = 20000
+RATE = 5000  # low enough that no DUT here drops for load: this tests formats and counting
 passed = failed = 0
 
 
