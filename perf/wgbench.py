@@ -198,7 +198,11 @@ def measure(t, path, size, flows=1, rate=0, warmup=1.0, duration=2.0, count=None
                        s.gen_inner, "--dport", str(INNER_PORT))
     else:
         # Alone: a `send` in the DUT's place plays a DUT that seals for free; `sink` opens and
-        # counts as in a real run (both derive the session from the run id, no handshake).
+        # counts as in a real run (both derive the session from the run id, no handshake). The
+        # stand-in batches with UDP GSO, so the kernel's per-datagram work (which a real DUT's
+        # datagrams cost the DUT's CPU, where veth delivers them) stays out of the sink's figure:
+        # what is measured is the sink's own ceiling. The sender's (send-plain's) is in every
+        # record as offered_pps.
         counter = netns(s.gen_ns, WGGEN, "sink", "--no-handshake", "--local", s.local,
                         "--endpoint", s.dut_ep, "--timeout", "120", *common)
         sender = netns(s.dut_ns, WGGEN, "send", "--no-handshake", "--local", s.dut_ep,

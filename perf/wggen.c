@@ -112,6 +112,7 @@ static void usage(void)
 	      "         [--respond] [--hs-timeout S] [--no-handshake]\n"
 	      "  load:  --size 64..1420|imix --flows N --rate PPS(0=max) --warmup S --duration S\n"
 	      "         [--count N] --inner-src IP --inner-dst IP [--sport N] [--dport N]\n"
+	      "         [--no-gso] (send: never batch same-size messages as one UDP GSO send)\n"
 	      "  count: --bind IP:PORT (recv) [--wire] [--count N] [--idle S] [--timeout S]\n"
 	      "  both:  --ctl PATH (counter listens, sender asks) --run-id N --dut NAME\n"
 	      "         [--path decrypt|encrypt] (the record's label; default by mode)\n", stderr);
@@ -120,7 +121,7 @@ static void usage(void)
 
 enum { O_KEY = 256, O_PEER, O_LOCAL, O_EP, O_RESPOND, O_HST, O_NOHS, O_SIZE, O_FLOWS, O_RATE,
        O_WARM, O_DUR, O_COUNT, O_ISRC, O_IDST, O_SPORT, O_DPORT, O_BIND, O_WIRE, O_IDLE,
-       O_TIMEOUT, O_CTL, O_RUN, O_DUT, O_PATH };
+       O_TIMEOUT, O_CTL, O_RUN, O_DUT, O_PATH, O_NOGSO };
 
 static const struct option long_opts[] = {
 	{ "key", 1, 0, O_KEY }, { "peer-pub", 1, 0, O_PEER }, { "local", 1, 0, O_LOCAL },
@@ -131,7 +132,7 @@ static const struct option long_opts[] = {
 	{ "sport", 1, 0, O_SPORT }, { "dport", 1, 0, O_DPORT }, { "bind", 1, 0, O_BIND },
 	{ "wire", 0, 0, O_WIRE }, { "idle", 1, 0, O_IDLE }, { "timeout", 1, 0, O_TIMEOUT },
 	{ "ctl", 1, 0, O_CTL }, { "run-id", 1, 0, O_RUN }, { "dut", 1, 0, O_DUT },
-	{ "path", 1, 0, O_PATH }, { 0, 0, 0, 0 }
+	{ "path", 1, 0, O_PATH }, { "no-gso", 0, 0, O_NOGSO }, { 0, 0, 0, 0 }
 };
 
 static void defaults(struct opts *o)
@@ -185,6 +186,7 @@ static int parse_one(struct opts *o, int c, const char *a)
 	case O_RUN: o->load.run_id = o->rx.run_id = (uint32_t)strtoul(a, NULL, 0); return 0;
 	case O_DUT: o->dut = a; return 0;
 	case O_PATH: o->path = a; return 0;
+	case O_NOGSO: o->load.no_gso = true; return 0;
 	default: usage();
 	}
 	return 0;

@@ -52,6 +52,7 @@ struct wggen_load {
 	int size;              /* inner IPv4 packet length; 0: IMIX */
 	unsigned int flows;    /* distinct inner UDP source ports */
 	double rate;           /* packets/s; 0: as fast as possible */
+	bool no_gso;           /* one datagram per system call slot, never a UDP GSO send */
 	double warmup_s, duration_s;
 	uint64_t count;        /* instead of a duration: exactly this many measured packets */
 	uint32_t run_id;
