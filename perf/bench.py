@@ -106,29 +106,40 @@ def inmem(args):
 
 # ---- veth: the generator against each DUT --------------------------------------------------
 
-def points(quick):
+MANY_PEERS = 16
+
+
+def points(quick, peers):
+    """(size, flows) at this number of generator peers."""
+    if peers > 1:
+        return [(s, 1) for s in (QUICK_SIZES if quick else [64, 1420, "imix"])]
     sizes = QUICK_SIZES if quick else SIZES
     flows = [1] if quick else [1, 4]
     return [(s, f) for f in flows for s in sizes]
+
+
+def peer_counts(quick):
+    return [1] if quick else [1, MANY_PEERS]
 
 
 def progress(i, n, r):
     size = f"{r['size']} B" if r["size"] != "imix" else "imix"
     lim = " (generator-limited)" if r.get("limited_by_generator") else ""
     loss = "" if r.get("loss") is None else f" loss {100 * r['loss']:5.1f}%"
-    log(f"[{i}/{n}] {r['dut']:<15} {r['path']:<7} {size:>7} x{r['flows']}: "
+    log(f"[{i}/{n}] {r['dut']:<15} {r['path']:<7} {size:>7} x{r['flows']} flows x{r.get('peers', 1)} peers: "
         f"{r['pps']:>12,.0f} pps {r['gbps']:7.3f} Gbit/s{loss}{lim}")
 
 
 def duts(args, kernel):
     """(name, make, what): what is the set of parts/paths to run against it."""
-    out = [("generator-only", lambda: wgbench.GeneratorOnly(), {"decrypt", "encrypt"})]
+    out = [("generator-only", lambda n: wgbench.GeneratorOnly(peers=n), {"decrypt", "encrypt"})]
     for idle in (["poll", "backoff"] if args.idle == "both" else [args.idle]):
         name = "meshgate" if args.idle != "both" else f"meshgate-{idle}"
-        out.append((name, lambda idle=idle: wgbench.MeshgateDUT(idle=idle), {"decrypt", "encrypt"}))
-    out.append(("wireguard-go", lambda: wgbench.WireguardGoDUT(), {"decrypt", "encrypt"}))
+        out.append((name, lambda n, idle=idle: wgbench.MeshgateDUT(idle=idle, peers=n), {"decrypt", "encrypt"}))
+    out.append(("wireguard-go", lambda n: wgbench.WireguardGoDUT(peers=n), {"decrypt", "encrypt"}))
     if kernel:
-        out.append(("kernel", lambda: wgbench.WireguardGoDUT(tag="k", impl="kernel"), {"decrypt", "encrypt"}))
+        out.append(("kernel", lambda n: wgbench.WireguardGoDUT(tag="k", impl="kernel", peers=n),
+                    {"decrypt", "encrypt"}))
     want = set(args.duts.split(",")) if args.duts else None
     return [d for d in out if want is None or d[0] in want or d[0].split("-")[0] in want]
 
@@ -137,43 +148,47 @@ def mark_generator_limit(r, records):
     """Near the generator's own ceiling at this point (same path, size, flows): it set the figure."""
     for g in records:
         if (g["dut"] == "generator-only" and g["path"] == r["path"] and g["size"] == r["size"]
-                and g["flows"] == r["flows"] and r["dut"] != g["dut"] and g.get("pps")):
+                and g["flows"] == r["flows"] and g.get("peers") == r.get("peers")
+                and r["dut"] != g["dut"] and g.get("pps")):
             r["generator_only_pps"] = g["pps"]
             if r["pps"] >= 0.9 * g["pps"]:
                 r["limited_by_generator"] = True
 
 
-def failed(dut, path, size, flows, e):
+def failed(dut, path, size, flows, e, peers=1):
     log(f"{dut} {path} {size}: FAILED: {e}")
-    return {"dut": dut, "path": path, "size": size, "flows": flows, "pps": 0, "gbps": 0,
-            "loss": None, "error": str(e)[:600]}
+    return {"dut": dut, "path": path, "size": size, "flows": flows, "peers": peers, "pps": 0,
+            "gbps": 0, "loss": None, "error": str(e)[:600]}
 
 
 def veth(args, kernel, records):
-    pts, todo = points(args.quick), [d for d in duts(args, kernel)]
-    total = sum(len(pts) * len(what & {"decrypt", "encrypt"}) for _, _, what in todo)
+    todo = duts(args, kernel)
+    plan = [(n, points(args.quick, n)) for n in peer_counts(args.quick)]
+    total = sum(len(pts) * len(what) for _, _, what in todo for _, pts in plan)
     warm, dur = (0.5, 2.0) if args.quick else (1.0, 3.0)
     i = 0
-    for name, make, what in todo:
-        try:
-            t = make().__enter__()
-        except Exception as e:  # the DUT did not start: every point of it fails, with the reason
-            records += [failed(name, p, s, f, e) for p in sorted(what) for s, f in pts]
-            continue
-        try:
-            for path in ("decrypt", "encrypt"):
-                for size, flows in pts if path in what else []:
-                    i += 1
-                    try:
-                        r = wgbench.measure(t, path, size, flows, 0, warm, dur, dut=name)
-                    except RuntimeError as e:
-                        r = failed(name, path, size, flows, e)
-                    mark_generator_limit(r, records)
-                    records.append(r)
-                    if "error" not in r:
-                        progress(i, total, r)
-        finally:
-            t.close()
+    for peers, pts in plan:
+        for name, make, what in todo:
+            try:
+                t = make(peers).__enter__()
+            except Exception as e:  # the DUT did not start: its points fail, with the reason
+                records += [failed(name, p, s, f, e, peers) for p in sorted(what) for s, f in pts]
+                i += len(what) * len(pts)
+                continue
+            try:
+                for path in ("decrypt", "encrypt"):
+                    for size, flows in pts if path in what else []:
+                        i += 1
+                        try:
+                            r = wgbench.measure(t, path, size, flows, 0, warm, dur, dut=name)
+                        except RuntimeError as e:
+                            r = failed(name, path, size, flows, e, peers)
+                        mark_generator_limit(r, records)
+                        records.append(r)
+                        if "error" not in r:
+                            progress(i, total, r)
+            finally:
+                t.close()
 
 
 def tcp(args, kernel, records):
@@ -212,11 +227,13 @@ def ratio(a, b):
     return f"{a['pps'] / b['pps']:.1f}x" if a and b and b.get("pps") and "error" not in a else "-"
 
 
-def veth_table(records, path, flows, names):
-    recs = {(r["dut"], r["size"]): r for r in records if r["path"] == path and r["flows"] == flows}
+def veth_table(records, path, flows, peers, names):
+    recs = {(r["dut"], r["size"]): r for r in records
+            if r["path"] == path and r["flows"] == flows and r.get("peers", 1) == peers}
     sizes = [s for s in SIZES if any(k[1] == s for k in recs)]
     mg = next((n for n in names if n.startswith("meshgate")), None)
-    lines = [f"### {path} path, {flows} flow{'s' if flows > 1 else ''}", "",
+    lines = [f"### {path} path, {flows} flow{'s' if flows > 1 else ''}, "
+             f"{peers} peer{'s' if peers > 1 else ''}", "",
              "| size | " + " | ".join(names) + " | meshgate / wireguard-go |",
              "|---|" + "---|" * (len(names) + 1)]
     for s in sizes:
@@ -269,9 +286,10 @@ def write_md(path, doc):
             "generator (within 10% of the generator measured alone, in this run). The generator, "
             "its counter and the DUT share this machine's cores and its kernel (veth, TUN, UDP "
             "sockets), so these are figures for this topology, not a DUT's ceiling.", ""]
+    veth_recs = [r for r in recs if r["dut"] != "meshgate-inmem" and r["path"] in ("decrypt", "encrypt")]
     for p in ("decrypt", "encrypt"):
-        for f in sorted({r["flows"] for r in recs if r["path"] == p and r["dut"] != "meshgate-inmem"}):
-            out += veth_table([r for r in recs if r["dut"] != "meshgate-inmem"], p, f, names)
+        for f, n in sorted({(r["flows"], r.get("peers", 1)) for r in veth_recs if r["path"] == p}):
+            out += veth_table(veth_recs, p, f, n, names)
     out += tcp_table(recs)
     with open(path, "w") as fh:
         fh.write("\n".join(out))

@@ -28,16 +28,28 @@ from mgtest import IN_A, IN_B, WAN_A, WAN_B, run, wait_for  # noqa: E402
 ROOT = os.path.dirname(HERE)
 WGGEN = os.environ.get("WGGEN", os.path.join(ROOT, "build", "perf", "wggen"))
 INNER_PORT = 5201
+# With --peers N > 1 the generator's peers are 10.77.0.100 + p on the inside (port + p outside).
+MULTI_INNER = "10.77.0.100"
 WGGEN_MAGIC = 0x4e474757  # perf/wggen.h
 
 
 class Side:
-    """Where wggen plays the peer and where the DUT delivers."""
+    """Where wggen plays the peer(s) and where the DUT delivers."""
 
-    def __init__(self, gen_ns, key, local, dut_pub, dut_ep, gen_inner, dut_ns, dut_inner):
+    def __init__(self, gen_ns, key, local, dut_pub, dut_ep, gen_inner, dut_ns, dut_inner, peers=1):
         self.gen_ns, self.key, self.local = gen_ns, key, local
-        self.dut_pub, self.dut_ep, self.gen_inner = dut_pub, dut_ep, gen_inner
-        self.dut_ns, self.dut_inner = dut_ns, dut_inner
+        self.dut_pub, self.dut_ep = dut_pub, dut_ep
+        self.gen_inner = MULTI_INNER if peers > 1 else gen_inner
+        self.dut_ns, self.dut_inner, self.peers = dut_ns, dut_inner, peers
+
+
+def gen_peers(t, key, gen_ip, gen_port):
+    """The generator's N peers as the DUT must know them: (public key, endpoint, inner /32)."""
+    keyfile = write_key(t, "gen.key", key)
+    pubs = run([WGGEN, "keys", "--key", "@" + keyfile, "--peers", str(t.peers)]).stdout.split()
+    base = int.from_bytes(bytes(int(x) for x in MULTI_INNER.split(".")), "big")
+    return [(pub, f"{gen_ip}:{gen_port + p}", ".".join(str(b) for b in (base + p).to_bytes(4, "big")) + "/32")
+            for p, pub in enumerate(pubs)]
 
 
 class MeshgateDUT(mgtest.Topology):
@@ -45,24 +57,33 @@ class MeshgateDUT(mgtest.Topology):
     name = "meshgate"
     impl = "meshgate"
 
-    def __init__(self, idle="poll", tag="g", **kw):
+    def __init__(self, idle="poll", tag="g", peers=1, **kw):
         super().__init__(tag=tag, extra_config={"idle": idle}, **kw)
+        self.peers = peers
 
     def start_wireguard_go(self):
         pass  # wggen takes peer B's place
 
+    def config(self):
+        cfg = super().config()
+        if self.peers > 1:
+            cfg["peers"] = [{"public_key": pub, "endpoint": ep, "allowed_ips": [inner]}
+                            for pub, ep, inner in gen_peers(self, self.key_b, WAN_B, self.port_b)]
+        return cfg
+
     def side(self):
         return Side(self.ns_b, write_key(self, "gen.key", self.key_b), f"{WAN_B}:{self.port_b}",
-                    self.pub_a, f"{WAN_A}:{self.port_a}", IN_B, self.ns_a, IN_A)
+                    self.pub_a, f"{WAN_A}:{self.port_a}", IN_B, self.ns_a, IN_A, self.peers)
 
 
 class WireguardGoDUT(mgtest.Topology):
     """wireguard-go (or the kernel's WireGuard: impl="kernel") in ns B as mgtest sets it up; wggen
     takes meshgate's place as peer A."""
 
-    def __init__(self, tag="w", impl="wireguard-go", **kw):
+    def __init__(self, tag="w", impl="wireguard-go", peers=1, **kw):
         super().__init__(tag=tag, **kw)
         self.impl = self.name = impl
+        self.peers = peers
 
     def build_net(self):
         super().build_net()
@@ -70,21 +91,26 @@ class WireguardGoDUT(mgtest.Topology):
 
     def start_wireguard_go(self):
         self.start_wireguard("b", self.impl)
+        if self.peers > 1:  # the generator's peers (peer 0 is peer A's key: its allowed IPs move)
+            args = []
+            for pub, ep, inner in gen_peers(self, self.key_a, WAN_A, self.port_a):
+                args += ["peer", pub, "endpoint", ep, "allowed-ips", inner]
+            self.b("wg", "set", self.if_b, *args)
 
     def start_meshgate(self):
         pass
 
     def side(self):
         return Side(self.ns_a, write_key(self, "gen.key", self.key_a), f"{WAN_A}:{self.port_a}",
-                    self.pub_b, f"{WAN_B}:{self.port_b}", IN_A, self.ns_b, IN_B)
+                    self.pub_b, f"{WAN_B}:{self.port_b}", IN_A, self.ns_b, IN_B, self.peers)
 
 
 class GeneratorOnly(WireguardGoDUT):
     """No DUT: a plain socket counts the generator's transport messages where the DUT's port
     would be, so the generator's own ceiling on this path is measured in the same run."""
 
-    def __init__(self, tag="n", **kw):
-        super().__init__(tag=tag, impl="generator-only", **kw)
+    def __init__(self, tag="n", peers=1, **kw):
+        super().__init__(tag=tag, impl="generator-only", peers=peers, **kw)
 
     def start_wireguard_go(self):
         pass
@@ -150,7 +176,8 @@ def netns(ns, *cmd):
 
 
 def peer_args(s):
-    return ["--key", "@" + s.key, "--peer-pub", s.dut_pub, "--local", s.local, "--endpoint", s.dut_ep]
+    return ["--key", "@" + s.key, "--peer-pub", s.dut_pub, "--local", s.local, "--endpoint", s.dut_ep,
+            "--peers", str(s.peers)]
 
 
 def load_args(size, flows, rate, warmup, duration, count):
@@ -195,7 +222,7 @@ def measure(t, path, size, flows=1, rate=0, warmup=1.0, duration=2.0, count=None
         counter = netns(s.gen_ns, WGGEN, "sink", *peer_args(s), "--timeout", "120", *common,
                         *(["--respond"] if respond else []))
         sender = netns(s.dut_ns, WGGEN, "send-plain", "--inner-src", s.dut_inner, "--inner-dst",
-                       s.gen_inner, "--dport", str(INNER_PORT))
+                       s.gen_inner, "--dport", str(INNER_PORT), "--peers", str(s.peers))
     else:
         # Alone: a `send` in the DUT's place plays a DUT that seals for free; `sink` opens and
         # counts as in a real run (both derive the session from the run id, no handshake). The
@@ -204,10 +231,11 @@ def measure(t, path, size, flows=1, rate=0, warmup=1.0, duration=2.0, count=None
         # what is measured is the sink's own ceiling. The sender's (send-plain's) is in every
         # record as offered_pps.
         counter = netns(s.gen_ns, WGGEN, "sink", "--no-handshake", "--local", s.local,
-                        "--endpoint", s.dut_ep, "--timeout", "120", *common)
+                        "--endpoint", s.dut_ep, "--peers", str(s.peers), "--timeout", "120", *common)
         sender = netns(s.dut_ns, WGGEN, "send", "--no-handshake", "--local", s.dut_ep,
-                       "--endpoint", s.local, "--inner-src", s.dut_inner, "--inner-dst",
-                       s.gen_inner, "--dport", str(INNER_PORT), "--path", "encrypt")
+                       "--endpoint", s.local, "--peers", str(s.peers), "--endpoint-per-peer",
+                       "--inner-src", s.dut_inner,
+                       "--inner-dst", s.gen_inner, "--dport", str(INNER_PORT), "--path", "encrypt")
     # `recv --wire` cannot tell warm-up from measured packets: no warm-up for it.
     lw = load_args(size, flows, rate, 0 if gen_only and path == "decrypt" else warmup, duration, count)
     sender += lw + common + ["--dut", dut or t.name]

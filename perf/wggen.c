@@ -7,6 +7,10 @@
  *   wggen recv       count stamped plaintext datagrams delivered on the DUT's inner side
  *   wggen sink       handshake, then open and count what the DUT encrypted toward us (encrypt path)
  *   wggen send-plain plaintext datagrams into the DUT's inner side (encrypt path)
+ *   wggen keys       the public keys of --peers N generator peers derived from --key, one a line
+ *
+ * With --peers N the generator is N WireGuard peers at once (a socket, a session and an inner
+ * address each; bursts go to them in turn), which the DUT must know: `wggen keys` tells it whom.
  *
  * A sender given --ctl asks the counter (recv or sink, listening on that unix socket) for what was
  * delivered of the measured packets and prints one JSON record per measurement:
@@ -29,6 +33,7 @@
 #include "blake2s.h"
 #include "keyenc.h"
 #include "wggen.h"
+#include "x25519.h"
 
 struct opts {
 	const char *mode, *dut, *ctl, *bind, *path;
@@ -36,6 +41,7 @@ struct opts {
 	struct wggen_load load;
 	struct wggen_rx_opts rx;
 	bool no_handshake;
+	bool endpoint_per_peer;  /* peer p's far end is at --endpoint's port + p */
 };
 
 uint64_t wggen_now_ns(void)
@@ -107,9 +113,11 @@ static int read_key(uint8_t key[32], const char *arg)
 
 static void usage(void)
 {
-	fputs("usage: wggen send|recv|sink|send-plain [options]\n"
+	fputs("usage: wggen send|recv|sink|send-plain|keys [options]\n"
 	      "  peer:  --key B64|@FILE --peer-pub B64 --local IP:PORT --endpoint IP:PORT\n"
-	      "         [--respond] [--hs-timeout S] [--no-handshake]\n"
+	      "         [--respond] [--hs-timeout S] [--no-handshake] [--peers N]\n"
+	      "         [--endpoint-per-peer] (peer p: key derived from --key, port --local's + p,\n"
+	      "         inner --inner-src + p; and the far end's port + p with --endpoint-per-peer)\n"
 	      "  load:  --size 64..1420|imix --flows N --rate PPS(0=max) --warmup S --duration S\n"
 	      "         [--count N] --inner-src IP --inner-dst IP [--sport N] [--dport N]\n"
 	      "         [--no-gso] (send: never batch same-size messages as one UDP GSO send)\n"
@@ -121,7 +129,7 @@ static void usage(void)
 
 enum { O_KEY = 256, O_PEER, O_LOCAL, O_EP, O_RESPOND, O_HST, O_NOHS, O_SIZE, O_FLOWS, O_RATE,
        O_WARM, O_DUR, O_COUNT, O_ISRC, O_IDST, O_SPORT, O_DPORT, O_BIND, O_WIRE, O_IDLE,
-       O_TIMEOUT, O_CTL, O_RUN, O_DUT, O_PATH, O_NOGSO };
+       O_TIMEOUT, O_CTL, O_RUN, O_DUT, O_PATH, O_NOGSO, O_PEERS, O_EPP };
 
 static const struct option long_opts[] = {
 	{ "key", 1, 0, O_KEY }, { "peer-pub", 1, 0, O_PEER }, { "local", 1, 0, O_LOCAL },
@@ -132,7 +140,8 @@ static const struct option long_opts[] = {
 	{ "sport", 1, 0, O_SPORT }, { "dport", 1, 0, O_DPORT }, { "bind", 1, 0, O_BIND },
 	{ "wire", 0, 0, O_WIRE }, { "idle", 1, 0, O_IDLE }, { "timeout", 1, 0, O_TIMEOUT },
 	{ "ctl", 1, 0, O_CTL }, { "run-id", 1, 0, O_RUN }, { "dut", 1, 0, O_DUT },
-	{ "path", 1, 0, O_PATH }, { "no-gso", 0, 0, O_NOGSO }, { 0, 0, 0, 0 }
+	{ "path", 1, 0, O_PATH }, { "no-gso", 0, 0, O_NOGSO },
+	{ "peers", 1, 0, O_PEERS }, { "endpoint-per-peer", 0, 0, O_EPP }, { 0, 0, 0, 0 }
 };
 
 static void defaults(struct opts *o)
@@ -140,7 +149,7 @@ static void defaults(struct opts *o)
 	memset(o, 0, sizeof(*o));
 	o->dut = "dut";
 	o->peer.hs_timeout_s = 10;
-	o->load = (struct wggen_load){ .size = 1420, .flows = 1, .warmup_s = 1, .duration_s = 2,
+	o->load = (struct wggen_load){ .size = 1420, .flows = 1, .peers = 1, .warmup_s = 1, .duration_s = 2,
 				       .sport = 40000, .dport = 5201 };
 	inet_pton(AF_INET, "10.77.0.2", &o->load.inner_src);
 	inet_pton(AF_INET, "10.77.0.1", &o->load.inner_dst);
@@ -187,6 +196,8 @@ static int parse_one(struct opts *o, int c, const char *a)
 	case O_DUT: o->dut = a; return 0;
 	case O_PATH: o->path = a; return 0;
 	case O_NOGSO: o->load.no_gso = true; return 0;
+	case O_PEERS: o->load.peers = (unsigned int)atoi(a); return 0;
+	case O_EPP: o->endpoint_per_peer = true; return 0;
 	default: usage();
 	}
 	return 0;
@@ -211,6 +222,10 @@ static void parse(struct opts *o, int argc, char **argv)
 	/* A sender's stamps must not count in another run; a counter without --run-id takes any. */
 	if (o->load.run_id == 0 && strncmp(o->mode, "send", 4) == 0)
 		o->load.run_id = randombytes_random() | 1;
+	if (o->load.peers < 1 || o->load.peers > WGGEN_MAX_PEERS || (o->peer.respond && o->load.peers > 1)) {
+		fprintf(stderr, "wggen: --peers 1..%d (1 with --respond)\n", WGGEN_MAX_PEERS);
+		exit(2);
+	}
 }
 
 static void print_size(const struct wggen_load *l)
@@ -230,8 +245,8 @@ static void print_record(const struct opts *o, const char *path, const struct wg
 
 	printf("{\"dut\": \"%s\", \"path\": \"%s\", ", o->dut, o->path ? o->path : path);
 	print_size(&o->load);
-	printf(", \"flows\": %u, \"peers\": 1, \"rate\": %.0f, \"offered_pps\": %.0f, "
-	       "\"offered_gbps\": %.4f, ", o->load.flows, o->load.rate, (double)t->pkts / secs,
+	printf(", \"flows\": %u, \"peers\": %u, \"rate\": %.0f, \"offered_pps\": %.0f, "
+	       "\"offered_gbps\": %.4f, ", o->load.flows, o->load.peers, o->load.rate, (double)t->pkts / secs,
 	       (double)t->bytes * 8 / secs / 1e9);
 	if (rx)
 		printf("\"pps\": %.0f, \"gbps\": %.4f, \"loss\": %.6f, \"rx_pkts\": %llu, "
@@ -279,59 +294,111 @@ static int finish(const struct opts *o, const char *path, const struct wggen_tx_
 }
 
 /*
- * No handshake (the generator measured alone): a session both ends derive from the run id, so a
- * sender and a sink of the same run share its key without talking. Never used with a real DUT.
+ * No handshake (the generator measured alone): a session both ends derive from the run id and the
+ * peer number, so a sender and a sink of the same run share keys without talking. Never used with
+ * a real DUT.
  */
-static void fake_session(struct handshake_session *s, uint32_t run_id)
+static void fake_session(struct handshake_session *s, uint32_t run_id, unsigned int p)
 {
 	static const char label[] = "wggen fake session";
-	uint8_t seed[sizeof(label) + sizeof(run_id)];
+	uint8_t seed[sizeof(label) + 2 * sizeof(uint32_t)];
+	uint32_t peer = p;
 
 	memcpy(seed, label, sizeof(label));
 	memcpy(seed + sizeof(label), &run_id, sizeof(run_id));
+	memcpy(seed + sizeof(label) + sizeof(run_id), &peer, sizeof(peer));
 	blake2s(s->send_key, sizeof(s->send_key), NULL, 0, seed, sizeof(seed));
 	memcpy(s->recv_key, s->send_key, sizeof(s->recv_key));
-	s->local_index = s->remote_index = run_id;
+	s->local_index = s->remote_index = run_id + p;
 	s->initiator = true;
 }
 
+/* Peer p's private key: --key itself for peer 0, else BLAKE2s keyed with it over "wggen peer" p. */
+static void peer_key(uint8_t out[32], const uint8_t base[32], unsigned int p)
+{
+	static const char label[] = "wggen peer";
+	uint8_t msg[sizeof(label) + sizeof(uint32_t)];
+	uint32_t peer = p;
+
+	if (p == 0) {
+		memcpy(out, base, 32);
+		return;
+	}
+	memcpy(msg, label, sizeof(label));
+	memcpy(msg + sizeof(label), &peer, sizeof(peer));
+	blake2s(out, 32, base, 32, msg, sizeof(msg));
+}
+
 /* An empty transport message: confirms the session to a responder DUT so it may send to us. */
-static void send_keepalive(int fd, const struct handshake_session *s, const struct sockaddr_in *ep)
+static void send_keepalive(const struct wggen_link *k)
 {
 	uint8_t buf[MESSAGE_MINIMUM_LENGTH];
 	struct message_data *d = (struct message_data *)buf;
 
 	d->header.type = MESSAGE_HEADER_WORD(MESSAGE_DATA);
-	d->key_idx = s->remote_index;
+	d->key_idx = k->s.remote_index;
 	d->counter = 0;
-	aead_seal(d->encrypted_data, NULL, 0, NULL, 0, 0, s->send_key);
-	sendto(fd, buf, sizeof(buf), 0, (const struct sockaddr *)ep, sizeof(*ep));
+	aead_seal(d->encrypted_data, NULL, 0, NULL, 0, 0, k->s.send_key);
+	sendto(k->fd, buf, sizeof(buf), 0, (const struct sockaddr *)&k->ep, sizeof(k->ep));
 }
 
-static int peer_session(struct opts *o, int *fd, struct handshake_session *s)
+static void close_links(struct wggen_link *links, unsigned int n)
 {
-	*fd = wggen_udp_socket(&o->peer.local, true);
-	if (*fd < 0)
-		return 1;
-	if (o->no_handshake) {
-		fake_session(s, o->load.run_id);
-		return 0;
+	for (unsigned int p = 0; p < n; p++) {
+		if (links[p].fd >= 0)
+			close(links[p].fd);
 	}
-	return wggen_handshake(*fd, &o->peer, s) == 0 ? 0 : 1;
+	sodium_memzero(links, n * sizeof(*links));
+	free(links);
+}
+
+/* One socket and one session per generator peer (handshakes one after the other). NULL on failure. */
+static struct wggen_link *open_links(struct opts *o)
+{
+	unsigned int n = o->load.peers;
+	struct wggen_link *links = calloc(n, sizeof(*links));
+
+	for (unsigned int p = 0; links && p < n; p++)
+		links[p].fd = -1;
+	for (unsigned int p = 0; links && p < n; p++) {
+		struct wggen_link *k = &links[p];
+		struct wggen_peer peer = o->peer;
+
+		peer.local.sin_port = htons((uint16_t)(ntohs(peer.local.sin_port) + p));
+		peer_key(peer.priv, o->peer.priv, p);
+		k->inner.s_addr = htonl(ntohl(o->load.inner_src.s_addr) + p);
+		k->fd = wggen_udp_socket(&peer.local, true);
+		if (k->fd < 0)
+			break;
+		if (o->no_handshake)
+			fake_session(&k->s, o->load.run_id, p);
+		else if (wggen_handshake(k->fd, &peer, &k->s) != 0)
+			break;
+		k->ep = peer.endpoint; /* learnt in responder mode */
+		/* Two wggens as both ends (the generator measured alone): a socket per peer each. */
+		if (o->endpoint_per_peer)
+			k->ep.sin_port = htons((uint16_t)(ntohs(k->ep.sin_port) + p));
+		sodium_memzero(&peer, sizeof(peer));
+		if (p + 1 == n)
+			return links;
+	}
+	if (links)
+		close_links(links, n);
+	return NULL;
 }
 
 static int mode_send(struct opts *o)
 {
-	struct handshake_session s;
+	struct wggen_link *links = open_links(o);
 	struct wggen_tx_result t;
-	int fd, err;
+	int err;
 
-	if (peer_session(o, &fd, &s))
+	if (!links)
 		return 1;
-	fprintf(stderr, "wggen: session up (local index %08x, remote %08x)\n", s.local_index,
-		s.remote_index);
-	err = wggen_send_encrypted(fd, &s, &o->load, &o->peer.endpoint, &t);
-	sodium_memzero(&s, sizeof(s));
+	fprintf(stderr, "wggen: %u session(s) up (first: local index %08x, remote %08x)\n",
+		o->load.peers, links[0].s.local_index, links[0].s.remote_index);
+	err = wggen_send_encrypted(links, o->load.peers, &o->load, &t);
+	close_links(links, o->load.peers);
 	if (err) {
 		fprintf(stderr, "wggen: send: %s\n", strerror(-err));
 		return 1;
@@ -353,35 +420,56 @@ static int mode_send_plain(struct opts *o)
 
 static int mode_recv(struct opts *o)
 {
+	struct wggen_link link = { .fd = -1 };
 	struct sockaddr_in a;
 	struct wggen_rx_result r;
-	int fd;
 
 	if (o->bind == NULL || wggen_parse_addr(&a, o->bind) != 0)
 		usage();
-	fd = wggen_udp_socket(&a, true);
-	if (fd < 0 || wggen_count(fd, &o->rx, &r) != 0)
+	link.fd = wggen_udp_socket(&a, true);
+	if (link.fd < 0 || wggen_count(&link, 1, &o->rx, &r) != 0)
 		return 1;
+	close(link.fd);
 	print_counts("recv", &r);
 	return 0;
 }
 
 static int mode_sink(struct opts *o)
 {
-	struct handshake_session s;
+	struct wggen_link *links = open_links(o);
 	struct wggen_rx_result r;
-	int fd, err;
+	int err;
 
-	if (peer_session(o, &fd, &s))
+	if (!links)
 		return 1;
-	send_keepalive(fd, &s, &o->peer.endpoint);
-	fprintf(stderr, "wggen: session up, counting\n");
-	o->rx.session = &s;
-	err = wggen_count(fd, &o->rx, &r);
-	sodium_memzero(&s, sizeof(s));
+	for (unsigned int p = 0; p < o->load.peers; p++)
+		send_keepalive(&links[p]);
+	fprintf(stderr, "wggen: %u session(s) up, counting\n", o->load.peers);
+	o->rx.decrypt = true;
+	err = wggen_count(links, o->load.peers, &o->rx, &r);
+	close_links(links, o->load.peers);
 	if (err)
 		return 1;
 	print_counts("sink", &r);
+	return 0;
+}
+
+/* The public keys the DUT must know, peer 0 first. */
+static int mode_keys(struct opts *o)
+{
+	for (unsigned int p = 0; p < o->load.peers; p++) {
+		uint8_t priv[32], pub[32];
+		char b64[KEYENC_B64_LEN + 1];
+		int err;
+
+		peer_key(priv, o->peer.priv, p);
+		err = x25519_public(pub, priv);
+		sodium_memzero(priv, sizeof(priv));
+		if (err)
+			return 1;
+		keyenc_to_base64(b64, pub);
+		printf("%s\n", b64);
+	}
 	return 0;
 }
 
@@ -400,6 +488,8 @@ int main(int argc, char **argv)
 		return mode_recv(&o);
 	if (strcmp(o.mode, "sink") == 0)
 		return mode_sink(&o);
+	if (strcmp(o.mode, "keys") == 0)
+		return mode_keys(&o);
 	usage();
 	return 2;
 }

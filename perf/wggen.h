@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "handshake.h"
+#include "replay.h"
 
 #define WGGEN_MAGIC 0x4e474757u /* "WGGN" */
 #define WGGEN_BURST 32
@@ -27,6 +28,7 @@
 #define WGGEN_MIN_INNER 64
 #define WGGEN_IPUDP_LEN 28
 #define WGGEN_BUF 2048
+#define WGGEN_MAX_PEERS 256
 
 enum wggen_phase { WGGEN_WARMUP = 1, WGGEN_MEASURE = 2 };
 
@@ -47,10 +49,24 @@ struct wggen_peer {
 	double hs_timeout_s;
 };
 
+/*
+ * One generator peer's session (of --peers N): its own socket (--local's port + p), its keys
+ * (peer 0: --key; peer p: derived from it, see `wggen keys`) and its inner address (--inner-src
+ * + p). Bursts go to the peers in turn.
+ */
+struct wggen_link {
+	int fd;
+	struct handshake_session s;
+	struct sockaddr_in ep;   /* the DUT's endpoint as this peer reaches it */
+	struct in_addr inner;    /* this peer's inner address */
+	struct replay replay;    /* sink: this session's receive window */
+};
+
 /* What to offer. */
 struct wggen_load {
 	int size;              /* inner IPv4 packet length; 0: IMIX */
 	unsigned int flows;    /* distinct inner UDP source ports */
+	unsigned int peers;    /* send-plain: destinations inner_dst + 0..peers-1, a burst each */
 	double rate;           /* packets/s; 0: as fast as possible */
 	bool no_gso;           /* one datagram per system call slot, never a UDP GSO send */
 	double warmup_s, duration_s;
@@ -86,9 +102,9 @@ int wggen_handshake(int fd, struct wggen_peer *p, struct handshake_session *s);
 unsigned int wggen_imix_len(uint64_t seq);
 int wggen_inner_len(const struct wggen_load *l, uint64_t seq);
 void wggen_build_inner(uint8_t *pkt, int len, const struct wggen_load *l, uint64_t seq,
-		       enum wggen_phase phase);
-int wggen_send_encrypted(int fd, const struct handshake_session *s, const struct wggen_load *l,
-			 const struct sockaddr_in *ep, struct wggen_tx_result *r);
+		       enum wggen_phase phase, struct in_addr src);
+int wggen_send_encrypted(struct wggen_link *links, unsigned int n_links, const struct wggen_load *l,
+			 struct wggen_tx_result *r);
 int wggen_send_plain(const struct wggen_load *l, struct wggen_tx_result *r);
 
 /* wggen_rx.c: count until the controller asks (ctl_path), count reached, or idle/timeout. */
@@ -99,10 +115,11 @@ struct wggen_rx_opts {
 	double timeout_s;       /* stop regardless */
 	const char *ctl_path;   /* unix socket: a sender asks for the result here, then we exit */
 	bool wire;              /* count WireGuard transport messages without opening them */
-	const struct handshake_session *session; /* decrypting counter: WireGuard socket's session */
+	bool decrypt;           /* open with each link's session (sink); else plain datagrams */
 };
 
-int wggen_count(int fd, const struct wggen_rx_opts *o, struct wggen_rx_result *r);
+int wggen_count(struct wggen_link *links, unsigned int n_links, const struct wggen_rx_opts *o,
+		struct wggen_rx_result *r);
 /* The sender's side of ctl_path: ask the counter for its result (waits for it to drain). */
 int wggen_ctl_query(const char *ctl_path, uint32_t run_id, uint64_t expect,
 		    struct wggen_rx_result *r, double timeout_s);

@@ -2,8 +2,9 @@
 /*
  * wggen's counter: what a DUT actually delivered. Three kinds, one loop:
  *  - plain: a UDP socket on the DUT's inner address (decrypt path); counts stamped datagrams;
- *  - decrypting: the generator's WireGuard socket (encrypt path); opens transport messages with the
- *    session's receive key in bursts, applies the replay window, counts stamped inner packets;
+ *  - decrypting: the generator's WireGuard sockets, one per peer (encrypt path); opens transport
+ *    messages with each session's receive key in bursts, applies its replay window, counts stamped
+ *    inner packets;
  *  - wire: any WireGuard transport message, unopened (the generator measured alone: the "DUT" is a
  *    plain socket where the DUT's WireGuard port would be).
  * The sender asks for the result over a unix socket (a path: namespaces do not separate those), and
@@ -28,7 +29,8 @@ struct rx_state {
 	const struct wggen_rx_opts *o;
 	struct wggen_rx_result *r;
 	struct aead_burst ab;
-	struct replay replay;
+	struct wggen_link *links;
+	unsigned int n_links;
 	uint8_t buf[RX_BATCH][WGGEN_BUF];
 	struct iovec iov[RX_BATCH];
 	struct mmsghdr msg[RX_BATCH];
@@ -77,9 +79,9 @@ static void count_inner(struct rx_state *st, const uint8_t *p, uint32_t len)
 }
 
 /* Decrypting counter: open the batch's transport messages for our index in one burst. */
-static void rx_decrypt(struct rx_state *st, unsigned int n)
+static void rx_decrypt(struct rx_state *st, struct wggen_link *link, unsigned int n)
 {
-	const struct handshake_session *s = st->o->session;
+	const struct handshake_session *s = &link->s;
 	unsigned int k = 0;
 
 	for (unsigned int i = 0; i < n; i++) {
@@ -94,17 +96,17 @@ static void rx_decrypt(struct rx_state *st, unsigned int n)
 	}
 	aead_burst_open(&st->ab, st->ops, k);
 	for (unsigned int i = 0; i < k; i++) {
-		if (!st->ops[i].ok || !replay_check(&st->replay, st->ops[i].counter, REJECT_AFTER_MESSAGES))
+		if (!st->ops[i].ok || !replay_check(&link->replay, st->ops[i].counter, REJECT_AFTER_MESSAGES))
 			st->r->bad++;
 		else
 			count_inner(st, st->ops[i].dst, st->ops[i].len);
 	}
 }
 
-static void rx_batch(struct rx_state *st, unsigned int n)
+static void rx_batch(struct rx_state *st, struct wggen_link *link, unsigned int n)
 {
-	if (st->o->session) {
-		rx_decrypt(st, n);
+	if (st->o->decrypt) {
+		rx_decrypt(st, link, n);
 		return;
 	}
 	for (unsigned int i = 0; i < n; i++) {
@@ -117,22 +119,37 @@ static void rx_batch(struct rx_state *st, unsigned int n)
 	}
 }
 
-/* Drain the socket; returns how many datagrams were read. */
-static uint64_t rx_drain(int fd, struct rx_state *st, unsigned int max_batches)
+/* Drain every link's socket (up to max_batches each); returns how many datagrams were read. */
+static uint64_t rx_drain(struct rx_state *st, unsigned int max_batches)
 {
 	uint64_t got = 0;
 
-	for (unsigned int b = 0; b < max_batches; b++) {
-		int n = recvmmsg(fd, st->msg, RX_BATCH, MSG_DONTWAIT, NULL);
+	for (unsigned int l = 0; l < st->n_links; l++) {
+		for (unsigned int b = 0; b < max_batches; b++) {
+			int n = recvmmsg(st->links[l].fd, st->msg, RX_BATCH, MSG_DONTWAIT, NULL);
 
-		if (n <= 0)
-			break;
-		rx_batch(st, (unsigned int)n);
-		got += (unsigned int)n;
+			if (n <= 0)
+				break;
+			rx_batch(st, &st->links[l], (unsigned int)n);
+			got += (unsigned int)n;
+		}
 	}
 	if (got)
 		st->last_rx_ns = wggen_now_ns();
 	return got;
+}
+
+/* Wait up to ms for any link's socket (and the control socket lfd, if >= 0); true if lfd is ready. */
+static bool rx_wait(struct rx_state *st, int lfd, int ms)
+{
+	struct pollfd p[WGGEN_MAX_PEERS + 1];
+	unsigned int n = 0;
+
+	for (unsigned int l = 0; l < st->n_links; l++)
+		p[n++] = (struct pollfd){ .fd = st->links[l].fd, .events = POLLIN };
+	if (lfd >= 0)
+		p[n++] = (struct pollfd){ .fd = lfd, .events = POLLIN };
+	return poll(p, n, ms) > 0 && lfd >= 0 && (p[n - 1].revents & POLLIN);
 }
 
 static int ctl_listen(const char *path)
@@ -152,7 +169,7 @@ static int ctl_listen(const char *path)
 }
 
 /* A sender asked: drain until it all arrived (expect), 300 ms pass quietly, or 3 s; then answer. */
-static void ctl_answer(int fd, int conn, struct rx_state *st)
+static void ctl_answer(int conn, struct rx_state *st)
 {
 	char req[64] = "", out[160];
 	unsigned long long run = 0, expect = 0;
@@ -162,11 +179,11 @@ static void ctl_answer(int fd, int conn, struct rx_state *st)
 	if (n > 0)
 		sscanf(req, "%llu %llu", &run, &expect);
 	while (wggen_now_ns() < t_end && (expect == 0 || st->r->pkts < expect)) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-
-		if (rx_drain(fd, st, 1024) == 0 && poll(&p, 1, 50) == 0 &&
-		    wggen_now_ns() - st->last_rx_ns > 300000000ull)
-			break;
+		if (rx_drain(st, 1024) == 0) {
+			rx_wait(st, -1, 50);
+			if (rx_drain(st, 1024) == 0 && wggen_now_ns() - st->last_rx_ns > 300000000ull)
+				break;
+		}
 	}
 	n = snprintf(out, sizeof(out), "%llu %llu %llu %llu %llu\n",
 		     (unsigned long long)st->r->pkts, (unsigned long long)st->r->bytes,
@@ -196,33 +213,40 @@ static void rx_setup(struct rx_state *st)
 		st->iov[i] = (struct iovec){ .iov_base = st->buf[i], .iov_len = WGGEN_BUF };
 		st->msg[i].msg_hdr = (struct msghdr){ .msg_iov = &st->iov[i], .msg_iovlen = 1 };
 	}
-	replay_init(&st->replay);
+	for (unsigned int l = 0; l < st->n_links; l++)
+		replay_init(&st->links[l].replay);
 }
 
-int wggen_count(int fd, const struct wggen_rx_opts *o, struct wggen_rx_result *r)
+int wggen_count(struct wggen_link *links, unsigned int n_links, const struct wggen_rx_opts *o,
+		struct wggen_rx_result *r)
 {
 	struct rx_state *st = calloc(1, sizeof(*st));
 	uint64_t t_end = wggen_now_ns() + (uint64_t)(o->timeout_s * 1e9);
 	int lfd = -1;
 
 	memset(r, 0, sizeof(*r));
-	if (st == NULL || aead_burst_init(&st->ab, AEAD_BACKEND_AUTO) != 0)
+	if (st == NULL || aead_burst_init(&st->ab, AEAD_BACKEND_AUTO) != 0) {
+		free(st);
 		return -ENOMEM;
+	}
 	st->o = o;
 	st->r = r;
+	st->links = links;
+	st->n_links = n_links;
 	rx_setup(st);
-	if (o->ctl_path && (lfd = ctl_listen(o->ctl_path)) < 0)
+	if (o->ctl_path && (lfd = ctl_listen(o->ctl_path)) < 0) {
+		aead_burst_fini(&st->ab);
+		free(st);
 		return lfd;
+	}
 	while (!rx_done(st, t_end)) {
-		struct pollfd p[2] = { { .fd = fd, .events = POLLIN }, { .fd = lfd, .events = POLLIN } };
-
-		if (rx_drain(fd, st, 64) > 0)
+		if (rx_drain(st, 64) > 0)
 			continue;
-		if (poll(p, lfd >= 0 ? 2 : 1, 100) > 0 && lfd >= 0 && (p[1].revents & POLLIN)) {
+		if (rx_wait(st, lfd, 100)) {
 			int conn = accept(lfd, NULL, NULL);
 
 			if (conn >= 0) {
-				ctl_answer(fd, conn, st);
+				ctl_answer(conn, st);
 				close(conn);
 				break;
 			}

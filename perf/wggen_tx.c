@@ -61,7 +61,7 @@ static void put_stamp(uint8_t *p, const struct wggen_load *l, uint64_t seq, enum
 /* IPv4 + UDP headers and the stamp; the rest of pkt[0..len) must already be zero. UDP checksum 0
  * (allowed over IPv4, RFC 768), as every DUT must accept it and it costs the generator nothing. */
 void wggen_build_inner(uint8_t *pkt, int len, const struct wggen_load *l, uint64_t seq,
-		       enum wggen_phase phase)
+		       enum wggen_phase phase, struct in_addr src)
 {
 	uint16_t sport = (uint16_t)(l->sport + seq % l->flows);
 
@@ -73,7 +73,7 @@ void wggen_build_inner(uint8_t *pkt, int len, const struct wggen_load *l, uint64
 	pkt[8] = 64;
 	pkt[9] = IPPROTO_UDP;
 	put16(pkt + 10, 0);
-	memcpy(pkt + 12, &l->inner_src, 4);
+	memcpy(pkt + 12, &src, 4);
 	memcpy(pkt + 16, &l->inner_dst, 4);
 	put16(pkt + 10, ip_checksum(pkt));
 	put16(pkt + 20, sport);
@@ -213,14 +213,15 @@ static uint32_t padded(int len)
 	return p > WGGEN_MAX_INNER && len <= WGGEN_MAX_INNER ? WGGEN_MAX_INNER : p;
 }
 
-static void enc_fill(struct enc_slots *es, unsigned int i, const struct handshake_session *s,
+static void enc_fill(struct enc_slots *es, unsigned int i, const struct wggen_link *k,
 		     const struct wggen_load *l, uint64_t seq, uint64_t ctr, enum wggen_phase ph)
 {
+	const struct handshake_session *s = &k->s;
 	int len = wggen_inner_len(l, seq);
 	uint32_t plen = padded(len);
 	struct message_data *d = (struct message_data *)es->wire[i];
 
-	wggen_build_inner(es->plain[i], len, l, seq, ph);
+	wggen_build_inner(es->plain[i], len, l, seq, ph, k->inner);
 	d->header.type = MESSAGE_HEADER_WORD(MESSAGE_DATA);
 	d->key_idx = s->remote_index;
 	d->counter = ctr; /* little-endian on the wire; x86 is */
@@ -230,36 +231,41 @@ static void enc_fill(struct enc_slots *es, unsigned int i, const struct handshak
 	es->iov[i].iov_len = message_data_len(plen);
 }
 
-int wggen_send_encrypted(int fd, const struct handshake_session *s, const struct wggen_load *l,
-			 const struct sockaddr_in *ep, struct wggen_tx_result *r)
+int wggen_send_encrypted(struct wggen_link *links, unsigned int n_links, const struct wggen_load *l,
+			 struct wggen_tx_result *r)
 {
 	struct enc_slots *es = calloc(1, sizeof(*es));
+	uint64_t *ctr = calloc(n_links, sizeof(*ctr)); /* each session's next nonce */
 	struct aead_burst ab;
 	struct pacer pc;
 	enum wggen_phase ph;
-	unsigned int n;
+	unsigned int n, burst = 0;
 
-	if (es == NULL || aead_burst_init(&ab, AEAD_BACKEND_AUTO) != 0) {
+	if (es == NULL || ctr == NULL || aead_burst_init(&ab, AEAD_BACKEND_AUTO) != 0) {
 		free(es);
+		free(ctr);
 		return -ENOMEM;
 	}
 	for (unsigned int i = 0; i < WGGEN_BURST; i++) {
 		es->iov[i].iov_base = es->wire[i];
-		es->msg[i].msg_hdr = (struct msghdr){ .msg_name = (void *)ep,
-			.msg_namelen = sizeof(*ep), .msg_iov = &es->iov[i], .msg_iovlen = 1 };
+		es->msg[i].msg_hdr = (struct msghdr){ .msg_namelen = sizeof(struct sockaddr_in),
+			.msg_iov = &es->iov[i], .msg_iovlen = 1 };
 	}
 	memset(r, 0, sizeof(*r));
 	pacer_start(&pc, l);
 	while ((n = pacer_next(&pc, &ph)) > 0) {
+		unsigned int p = burst++ % n_links;
+		struct wggen_link *k = &links[p];
 		uint64_t bytes = 0;
 
 		for (unsigned int i = 0; i < n; i++) {
-			enc_fill(es, i, s, l, pc.seq + i, pc.seq + i, ph);
+			enc_fill(es, i, k, l, pc.seq + i, ctr[p]++, ph);
+			es->msg[i].msg_hdr.msg_name = &k->ep;
 			bytes += (uint64_t)wggen_inner_len(l, pc.seq + i);
 		}
 		aead_burst_seal(&ab, es->ops, n);
-		if (l->no_gso || !gso_send(fd, ep, es->iov, n))
-			send_all(fd, es->msg, n, &r->send_errors);
+		if (l->no_gso || !gso_send(k->fd, &k->ep, es->iov, n))
+			send_all(k->fd, es->msg, n, &r->send_errors);
 		pc.seq += n;
 		if (ph == WGGEN_MEASURE) {
 			pc.measured += n;
@@ -273,6 +279,7 @@ int wggen_send_encrypted(int fd, const struct handshake_session *s, const struct
 	r->backend = aead_burst_backend_name(ab.backend);
 	aead_burst_fini(&ab);
 	free(es);
+	free(ctr);
 	return 0;
 }
 
@@ -298,8 +305,7 @@ struct plain_slots {
 
 int wggen_send_plain(const struct wggen_load *l, struct wggen_tx_result *r)
 {
-	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_addr = l->inner_dst,
-				   .sin_port = htons(l->dport) };
+	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons(l->dport) };
 	struct plain_slots *ps = calloc(1, sizeof(*ps));
 	int *fds = calloc(l->flows, sizeof(int));
 	struct pacer pc;
@@ -327,7 +333,9 @@ int wggen_send_plain(const struct wggen_load *l, struct wggen_tx_result *r)
 			ps->iov[i].iov_len = (size_t)(len - WGGEN_IPUDP_LEN);
 			bytes += (uint64_t)len;
 		}
-		/* A burst per flow in turn: the flow's socket sets the source port. */
+		/* A burst per flow in turn (the flow's socket sets the source port) and per peer
+		 * (destination inner_dst + p). */
+		dst.sin_addr.s_addr = htonl(ntohl(l->inner_dst.s_addr) + burst % (l->peers ? l->peers : 1));
 		send_all(fds[burst++ % l->flows], ps->msg, n, &r->send_errors);
 		pc.seq += n;
 		if (ph == WGGEN_MEASURE) {

@@ -6,8 +6,8 @@ wggen's figures mean something only if its handshake and packets are WireGuard a
 counts exactly what was delivered. So: a short run with a known packet count, at a rate no DUT
 struggles with, must be delivered exactly (no loss, nothing foreign, nothing malformed) through
 meshgate and through wireguard-go, on both paths; wggen also answers a DUT's initiation
-(--respond), and measured alone, at full rate too (UDP GSO batches), it counts every message it
-sent.
+(--respond), it can be many peers at once, and measured alone, at full rate too (UDP GSO
+batches), it counts every message it sent.
 
 Exit 0 all passed, 1 a check failed, 77 tools missing (skipped).
 """
@@ -63,6 +63,22 @@ def meshgate():
         exact(t, "encrypt", 128, respond=True)
 
 
+def many_peers():
+    # The generator as four WireGuard peers at once: each its own key, socket, session and inner
+    # address; the DUTs are configured with all four.
+    with wgbench.MeshgateDUT(idle="backoff", tag="m", peers=4) as t:
+        exact(t, "decrypt", 128)
+        exact(t, "encrypt", 128)
+        check(len(t.wg_dump("a")) == 4 and all(p["latest_handshake"] > 0 for p in t.wg_dump("a").values()),
+              "meshgate shows four peers, each with a handshake", str(t.wg_dump("a")))
+    with wgbench.WireguardGoDUT(tag="v", peers=4) as t:
+        exact(t, "decrypt", 128)
+        exact(t, "encrypt", 128)
+    with wgbench.GeneratorOnly(tag="u", peers=4) as t:
+        exact(t, "decrypt", 128, rate=0)
+        exact(t, "encrypt", 128, rate=0)
+
+
 def wireguard_go():
     with wgbench.WireguardGoDUT(tag="x") as t:
         exact(t, "decrypt", 64)
@@ -79,7 +95,7 @@ def generator_only():
         exact(t, "encrypt", 64, rate=0)
 
 
-SCENARIOS = {f.__name__: f for f in (meshgate, wireguard_go, generator_only)}
+SCENARIOS = {f.__name__: f for f in (meshgate, wireguard_go, generator_only, many_peers)}
 
 
 def main():
