@@ -19,12 +19,20 @@ void keyenc_to_hex(char *out, const uint8_t key[32])
 
 int keyenc_from_base64(uint8_t key[32], const char *text, size_t len)
 {
+	unsigned char high = 0;
 	size_t bin_len;
 	const char *end;
 	uint8_t tmp[33];
 
 	/* 44 characters ending in exactly one '=' encode exactly 32 bytes. */
 	if (len != KEYENC_B64_LEN || text[43] != '=' || text[42] == '=')
+		return -EINVAL;
+	/* libsodium (1.0.18) reads each character as a signed char, and its constant-time range
+	 * checks then decode every byte >= 0x80 as '/': refuse those first, branching only on
+	 * whether there is any (a real key has none). Found by tests/fuzz/fuzz_keyenc. */
+	for (size_t i = 0; i < len; i++)
+		high |= (unsigned char)text[i];
+	if (high & 0x80)
 		return -EINVAL;
 	if (sodium_base642bin(tmp, sizeof(tmp), text, len, NULL, &bin_len, &end,
 			      sodium_base64_VARIANT_ORIGINAL) != 0 || bin_len != 32 || end != text + len) {

@@ -128,6 +128,16 @@ static void test_base64_rejections(void)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		check_rejected(keyenc_from_base64, bad[i].text, strlen(bad[i].text), bad[i].what);
 	check_rejected(keyenc_from_base64, nul_inside, sizeof(nul_inside) - 1, "NUL inside");
+	/* Every byte with the top bit set, at every position: libsodium 1.0.18 alone would decode each
+	 * as '/' (found by tests/fuzz/fuzz_keyenc). */
+	for (unsigned int c = 0x80; c <= 0xff; c++) {
+		for (size_t pos = 0; pos < KEYENC_B64_LEN - 1; pos += 7) {
+			char text[KEYENC_B64_LEN + 1] = ZERO_B64;
+
+			text[pos] = (char)c;
+			check_rejected(keyenc_from_base64, text, KEYENC_B64_LEN, "a byte >= 0x80");
+		}
+	}
 }
 
 /*
