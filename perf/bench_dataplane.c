@@ -340,6 +340,16 @@ static uint64_t drops_total(void)
 	return sum;
 }
 
+/* Busy wait without PAUSE: a hypervisor may take a PAUSE loop for lock spinning and deschedule the
+ * vCPU, which would show in the figures. */
+static void spin_us(unsigned int us)
+{
+	uint64_t end = rte_rdtsc() + rte_get_tsc_hz() / 1000000 * us;
+
+	while (rte_rdtsc() < end)
+		;
+}
+
 /* The worker loop runs across a point's rounds (idle: spinning), as in the daemon. */
 static void start_worker(void)
 {
@@ -367,7 +377,7 @@ static uint64_t time_round(struct rte_ring *in, struct rte_mbuf **ms, struct rte
 		die("input ring", ENOSPC);
 	t0 = rte_rdtsc();
 	while (rte_ring_count(out) < k && rte_rdtsc() - t0 < limit)
-		rte_delay_us_block(1);
+		spin_us(1);
 	t1 = rte_rdtsc();
 	return rte_ring_count(out) == k ? t1 - t0 : 0;
 }
@@ -438,7 +448,9 @@ struct crypto_job {
 	struct rte_mbuf **ms;
 	unsigned int n;
 	bool open;
-	uint64_t ticks;
+	uint32_t go, done;  /* round handshake with the main lcore (atomics) */
+	bool quit;
+	uint64_t ticks;     /* of the last round */
 	unsigned int ok;
 };
 
@@ -462,13 +474,13 @@ static void crypto_op(struct aead_burst_op *op, struct rte_mbuf *m, bool open, u
 	}
 }
 
-static int crypto_only(void *arg)
+static void crypto_round(struct crypto_job *j)
 {
-	struct crypto_job *j = arg;
 	struct aead_burst_op ops[MG_BURST];
-	uint64_t t0 = rte_rdtsc();
 	unsigned int n = 0;
+	uint64_t t0 = rte_rdtsc();
 
+	j->ok = 0;
 	for (unsigned int i = 0; i < j->n; i++) {
 		crypto_op(&ops[n++], j->ms[i], j->open, i);
 		if (n == MG_BURST || i + 1 == j->n) {
@@ -480,7 +492,30 @@ static int crypto_only(void *arg)
 		}
 	}
 	j->ticks = rte_rdtsc() - t0;
-	return 0;
+}
+
+/*
+ * Runs on the worker lcore for all of a point's rounds and spins between them, as the worker loop
+ * does, so that both figures come from a core that never went idle (spins without PAUSE, as
+ * spin_us).
+ */
+static int crypto_only(void *arg)
+{
+	struct crypto_job *j = arg;
+	uint32_t seen = 0;
+
+	for (;;) {
+		uint32_t go;
+
+		while ((go = __atomic_load_n(&j->go, __ATOMIC_ACQUIRE)) == seen &&
+		       !__atomic_load_n(&j->quit, __ATOMIC_ACQUIRE))
+			;
+		if (go == seen)
+			return 0;
+		crypto_round(j);
+		seen = go;
+		__atomic_store_n(&j->done, go, __ATOMIC_RELEASE);
+	}
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -496,7 +531,8 @@ static double median(double *v, unsigned int n)
 	return n ? v[n / 2] : 0;
 }
 
-/* Crypto alone at this point: median over the rounds, pps; 0 if an open failed to verify. */
+/* Crypto alone at this point: median over the rounds, pps; 0 if an open failed to verify. The main
+ * lcore fills each round while the worker lcore spins, then waits for it (no PAUSE either). */
 static double crypto_pps(const struct opts *o, int size, bool open)
 {
 	struct crypto_job j = { .n = o->packets, .open = open };
@@ -505,19 +541,22 @@ static double crypto_pps(const struct opts *o, int size, bool open)
 	j.ms = malloc(o->packets * sizeof(*j.ms));
 	if (!j.ms)
 		die("malloc", ENOMEM);
+	rte_eal_remote_launch(crypto_only, &j, B.worker_lcore);
 	for (unsigned int r = 0; r < o->rounds; r++) {
 		if (open)
 			fill_wan(o, size, j.ms);
 		else
 			fill_inner(o, size, j.ms);
-		j.ok = 0;
-		rte_eal_remote_launch(crypto_only, &j, B.worker_lcore);
-		rte_eal_wait_lcore(B.worker_lcore);
+		__atomic_store_n(&j.go, r + 1, __ATOMIC_RELEASE);
+		while (__atomic_load_n(&j.done, __ATOMIC_ACQUIRE) != r + 1)
+			;
 		ticks[r] = (double)j.ticks;
 		rte_pktmbuf_free_bulk(j.ms, o->packets);
 		if (open && j.ok != o->packets)
 			ticks[r] = 0;
 	}
+	__atomic_store_n(&j.quit, true, __ATOMIC_RELEASE);
+	rte_eal_wait_lcore(B.worker_lcore);
 	free(j.ms);
 	return median(ticks, o->rounds) ? (double)o->packets / (median(ticks, o->rounds) /
 							       (double)rte_get_tsc_hz()) : 0;
