@@ -316,13 +316,15 @@ def plot(out_dir, recs):
     script = [f"set terminal pngcairo size 1400,1000 noenhanced font ',10'",
               f"set output '{os.path.join(out_dir, 'bench.png')}'",
               "set multiplot layout 2,2 title 'WireGuard data planes, one flow, one peer (perf/results/bench.md)'",
-              "set style data linespoints; set grid; set key top left; set logscale y",
+              "set style data linespoints; set grid; set logscale y",
               f"set xtics ({xt}); set xlabel 'inner packet bytes'"]
     for col, unit in ((2, "Mpps delivered"), (3, "Gbit/s inner goodput")):
         for p in ("decrypt", "encrypt"):
             plots = [f"'{dat}' index {i} using 1:{col} title '{d}'"
                      for i, (d, pp, _) in enumerate(series) if pp == p]
-            script += [f"set title '{p} path'; set ylabel '{unit}'",
+            # Mpps falls with size, Gbit/s rises: keep the key where the lines are not.
+            key = "bottom right" if col == 2 else "top left"
+            script += [f"set title '{p} path'; set ylabel '{unit}'; set key {key}",
                        "plot " + ", ".join(plots) if plots else "plot 1/0 notitle"]
     script.append("unset multiplot")
     p = subprocess.run(["gnuplot"], input="\n".join(script), text=True, capture_output=True)
