@@ -137,7 +137,8 @@ int port_setup(const struct mg_config *cfg)
 		fprintf(stderr, "meshgate: wan.device %s not found after EAL start\n", cfg->wan.device);
 		return -ENODEV;
 	}
-	/* Every descriptor of both ports, twice over for what the TX queues and the kernel hold. */
+	/* The WAN port's descriptors with room to spare (AF_XDP's rings hold more), and the TUN
+	 * queues' stashes (MG_BURST each). */
 	ret = device_create(workers, 4 * (RX_DESC + TX_DESC) * workers);
 	if (!ret)
 		ret = start_port(mg_dev.wan_port, cfg->wan.device, workers);
