@@ -80,18 +80,27 @@ int tun_add_address(const char *ifname, int family, const uint8_t *addr, uint8_t
 	return talk(&r);
 }
 
-int tun_set_mtu(const char *ifname, uint32_t mtu)
+/* An RTM_NEWLINK request changing the existing interface ifname: 0, or -ENODEV. */
+static int link_request(struct nl_req *r, const char *ifname)
 {
-	struct nl_req r;
 	unsigned int index = if_nametoindex(ifname);
 
 	if (!index)
 		return -ENODEV;
-	memset(&r, 0, sizeof(r));
-	r.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
-	r.nh.nlmsg_type = RTM_NEWLINK;
-	r.ifi.ifi_family = AF_UNSPEC;
-	r.ifi.ifi_index = (int)index;
+	memset(r, 0, sizeof(*r));
+	r->nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
+	r->nh.nlmsg_type = RTM_NEWLINK;
+	r->ifi.ifi_family = AF_UNSPEC;
+	r->ifi.ifi_index = (int)index;
+	return 0;
+}
+
+int tun_set_mtu(const char *ifname, uint32_t mtu)
+{
+	struct nl_req r;
+
+	if (link_request(&r, ifname))
+		return -ENODEV;
 	add_attr(&r, IFLA_MTU, &mtu, sizeof(mtu));
 	return talk(&r);
 }
@@ -99,15 +108,9 @@ int tun_set_mtu(const char *ifname, uint32_t mtu)
 int tun_set_up(const char *ifname)
 {
 	struct nl_req r;
-	unsigned int index = if_nametoindex(ifname);
 
-	if (!index)
+	if (link_request(&r, ifname))
 		return -ENODEV;
-	memset(&r, 0, sizeof(r));
-	r.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
-	r.nh.nlmsg_type = RTM_NEWLINK;
-	r.ifi.ifi_family = AF_UNSPEC;
-	r.ifi.ifi_index = (int)index;
 	r.ifi.ifi_flags = IFF_UP;
 	r.ifi.ifi_change = IFF_UP;
 	return talk(&r);

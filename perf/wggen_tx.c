@@ -143,6 +143,25 @@ static unsigned int pacer_next(struct pacer *pc, enum wggen_phase *phase)
 	return (unsigned int)n;
 }
 
+/* n packets of bytes inner bytes went out: advance, and count them if they are measured. */
+static void pacer_sent(struct pacer *pc, enum wggen_phase ph, unsigned int n, uint64_t bytes,
+		       struct wggen_tx_result *r)
+{
+	pc->seq += n;
+	if (ph == WGGEN_MEASURE) {
+		pc->measured += n;
+		r->pkts += n;
+		r->bytes += bytes;
+		pc->measure_t1 = wggen_now_ns();
+	}
+}
+
+static void pacer_result(const struct pacer *pc, struct wggen_tx_result *r)
+{
+	r->seconds = (double)(pc->measure_t1 - pc->measure_t0) * 1e-9;
+	r->total = pc->seq;
+}
+
 /* Send n messages, resuming after partial sends; returns how many were taken. */
 static unsigned int send_all(int fd, struct mmsghdr *m, unsigned int n, uint64_t *errors)
 {
@@ -266,16 +285,9 @@ int wggen_send_encrypted(struct wggen_link *links, unsigned int n_links, const s
 		aead_burst_seal(&ab, es->ops, n);
 		if (l->no_gso || !gso_send(k->fd, &k->ep, es->iov, n))
 			send_all(k->fd, es->msg, n, &r->send_errors);
-		pc.seq += n;
-		if (ph == WGGEN_MEASURE) {
-			pc.measured += n;
-			r->pkts += n;
-			r->bytes += bytes;
-			pc.measure_t1 = wggen_now_ns();
-		}
+		pacer_sent(&pc, ph, n, bytes, r);
 	}
-	r->seconds = (double)(pc.measure_t1 - pc.measure_t0) * 1e-9;
-	r->total = pc.seq;
+	pacer_result(&pc, r);
 	r->backend = aead_burst_backend_name(ab.backend);
 	aead_burst_fini(&ab);
 	free(es);
@@ -337,16 +349,9 @@ int wggen_send_plain(const struct wggen_load *l, struct wggen_tx_result *r)
 		 * (destination inner_dst + p). */
 		dst.sin_addr.s_addr = htonl(ntohl(l->inner_dst.s_addr) + burst % (l->peers ? l->peers : 1));
 		send_all(fds[burst++ % l->flows], ps->msg, n, &r->send_errors);
-		pc.seq += n;
-		if (ph == WGGEN_MEASURE) {
-			pc.measured += n;
-			r->pkts += n;
-			r->bytes += bytes;
-			pc.measure_t1 = wggen_now_ns();
-		}
+		pacer_sent(&pc, ph, n, bytes, r);
 	}
-	r->seconds = (double)(pc.measure_t1 - pc.measure_t0) * 1e-9;
-	r->total = pc.seq;
+	pacer_result(&pc, r);
 	r->backend = "none";
 	free(ps);
 	free(fds);

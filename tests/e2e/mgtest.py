@@ -222,6 +222,36 @@ class Topology:
         return self.counters().get(f'meshgate_drops_total{{reason="{reason}"}}', 0)
 
 
+class Checks:
+    """The named checks of an e2e test script: check(cond, what) prints "ok" or "FAIL"; run() runs
+    scenarios by name (a scenario that raises is a failed check, with the reason) and returns the
+    exit status: 0 all passed, 1 a check failed, 77 a tool is missing (skipped)."""
+
+    def __init__(self):
+        self.passed = self.failed = 0
+
+    def __call__(self, cond, what, detail=""):
+        if cond:
+            self.passed += 1
+            print(f"  ok   {what}")
+        else:
+            self.failed += 1
+            print(f"  FAIL {what} {detail}")
+
+    def run(self, scenarios, names, label, missing):
+        if missing or os.geteuid() != 0:
+            print(f"SKIP: needs root and {', '.join(missing) or 'nothing else'}")
+            return 77
+        for name in names or scenarios:
+            print(f"{name}:")
+            try:
+                scenarios[name]()
+            except Exception as e:
+                self(False, f"{name} ran", repr(e))
+        print(f"{label}: {self.passed} checks passed, {self.failed} failed")
+        return 1 if self.failed or not self.passed else 0
+
+
 def ping(ns_fn, addr, count, timeout):
     p = ns_fn("ping", "-c", str(count), "-i", "0.2", "-W", "1", "-w", str(timeout), addr, check=False,
               timeout=timeout + 5)

@@ -14,17 +14,7 @@ import time
 import mgtest
 from mgtest import IN6_A, IN6_B, IN_A, IN_B, WAN_A, Topology
 
-passed = failed = 0
-
-
-def check(cond, what, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-        print(f"  ok   {what}")
-    else:
-        failed += 1
-        print(f"  FAIL {what} {detail}")
+check = mgtest.Checks()
 
 
 def handshake_meshgate_first():
@@ -208,20 +198,5 @@ SCENARIOS = {f.__name__: f for f in (handshake_meshgate_first, outer_ipv6, hands
                                      roaming, garbage_and_replay, restart, rekey_fast, rekey_real_time)}
 
 
-def main():
-    missing = mgtest.missing_tools()
-    if missing or os.geteuid() != 0:
-        print(f"SKIP: needs root and {', '.join(missing) or 'nothing else'}")
-        return 77
-    for name in sys.argv[1:] or SCENARIOS:
-        print(f"{name}:")
-        try:
-            SCENARIOS[name]()
-        except Exception as e:  # a scenario that cannot run is a failure, with the reason
-            check(False, f"{name} ran", repr(e))
-    print(f"e2e: {passed} checks passed, {failed} failed")
-    return 1 if failed or not passed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(check.run(SCENARIOS, sys.argv[1:], "e2e", mgtest.missing_tools()))

@@ -19,21 +19,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "perf"))
 import mgtest  # noqa: E402
 import wgbench  # noqa: E402
 
+check = mgtest.Checks()
 COUNT = 3000
 RATE = 5000  # low enough that no DUT here drops for load: this tests formats and counting
-passed = failed = 0
-
-
-def check(cond, what, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-        print(f"  ok   {what}")
-    else:
-        failed += 1
-        print(f"  FAIL {what} {detail}")
-
-
 def exact(t, path, size, respond=False, rate=RATE):
     r = wgbench.measure(t, path, size, rate=rate, warmup=0.2, duration=30, count=COUNT,
                         respond=respond)
@@ -98,20 +86,6 @@ def generator_only():
 SCENARIOS = {f.__name__: f for f in (meshgate, wireguard_go, generator_only, many_peers)}
 
 
-def main():
-    missing = mgtest.missing_tools() + ([] if os.path.exists(wgbench.WGGEN) else [wgbench.WGGEN])
-    if missing or os.geteuid() != 0:
-        print(f"SKIP: needs root and {', '.join(missing) or 'nothing else'}")
-        return 77
-    for name in sys.argv[1:] or SCENARIOS:
-        print(f"{name}:")
-        try:
-            SCENARIOS[name]()
-        except Exception as e:  # a scenario that cannot run is a failure, with the reason
-            check(False, f"{name} ran", repr(e))
-    print(f"wggen: {passed} checks passed, {failed} failed")
-    return 1 if failed or not passed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(check.run(SCENARIOS, sys.argv[1:], "wggen",
+                       mgtest.missing_tools() + ([] if os.path.exists(wgbench.WGGEN) else [wgbench.WGGEN])))
