@@ -17,6 +17,7 @@
 
 #include "counters.h"
 #include "ctrl.h"
+#include "keyenc.h"
 #include "stats.h"
 #include "worker.h"
 
@@ -104,6 +105,7 @@ int ctrl_init(const struct mg_config *cfg)
 	if (ret)
 		return ret;
 	stats_init(cfg->interface);
+	health_init(cfg->inner.name);
 	return uapi_server_open(cfg->interface);
 }
 
@@ -232,6 +234,12 @@ static void tick_peer(struct mg_peer *p)
 		peers_clear_keys(p);
 	if (due & TIMERS_GIVE_UP) {
 		struct rte_mbuf *m;
+		char key[KEYENC_B64_LEN + 1];
+
+		keyenc_to_base64(key, p->public_key);
+		RTE_LOG(WARNING, USER1, "peer %s: no handshake answer for %u s, queued packets dropped\n", key,
+			REKEY_ATTEMPT_TIME_S);
+		ctrl.handshakes_given_up++;
 
 		while (rte_ring_dequeue(p->staged, (void **)&m) == 0)
 			rte_pktmbuf_free(m);
@@ -264,6 +272,7 @@ void ctrl_run(void)
 			ratelimit_gc(&ctrl.ratelimit, ctrl.now_ns);
 			/* A solicitation can go unanswered (the neighbour was not ready): ask again. */
 			peers_neighbour_update();
+			health_check();
 			stats_write();
 		}
 		reclaim(false);
@@ -275,6 +284,7 @@ void ctrl_run(void)
 void ctrl_fini(void)
 {
 	uapi_server_close();
+	health_fini();
 	stats_fini();
 	for (unsigned int i = 0; i < MG_MAX_PEERS; i++)
 		if (mg_dev.peers[i])

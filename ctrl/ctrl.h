@@ -28,6 +28,11 @@ struct ctrl {
 	uint64_t now_ns;
 	uint32_t n_peers;
 	const struct mg_config *cfg;
+	/* What happened, for the counters file (stats.c). */
+	uint64_t initiations_sent, responses_sent, sessions, handshakes_given_up;
+	uint64_t wan_link_changes;
+	bool wan_up;
+	bool inner_gone; /* the inner TUN was deleted: stopping (main's exit status says so) */
 };
 
 extern struct ctrl ctrl;
@@ -90,6 +95,12 @@ struct rte_mbuf *neigh_udp_frame(const struct rte_ether_addr *dst_mac,
 int uapi_server_open(const char *ifname);
 void uapi_server_poll(int timeout_ms);
 void uapi_server_close(void);
+
+/* health.c: once a second, the WAN link's state (logged, counted) and the inner TUN's presence
+ * (gone: log and stop). */
+void health_init(const char *inner);
+void health_check(void);
+void health_fini(void);
 
 /* apply.c: a whole configuration change, validated first; 0 or -errno with nothing changed. */
 int apply_devconf(const struct devconf *c);

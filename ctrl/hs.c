@@ -106,7 +106,10 @@ void hs_send_initiation(struct mg_peer *peer, bool retry)
 	sodium_memzero(e, sizeof(e));
 	cookie_add_macs(&peer->cookie, (uint8_t *)&msg, sizeof(msg), ctrl.now_ns);
 	timers_handshake_initiated(&peer->timers, ctrl.now_ns);
+	RTE_LOG(DEBUG, USER1, "%.3f peer %u: initiation %08x%s\n", ctrl.now_ns / 1e9, peer->id, index,
+		retry ? " (retry)" : "");
 	hs_send_to_peer(peer, &msg, sizeof(msg));
+	ctrl.initiations_sent++;
 }
 
 void hs_send_keepalive(struct mg_peer *peer)
@@ -215,7 +218,10 @@ static void session_ready(struct mg_peer *peer)
 		sodium_memzero(&s, sizeof(s));
 		return;
 	}
+	RTE_LOG(DEBUG, USER1, "%.3f peer %u: session %08x as %s\n", ctrl.now_ns / 1e9, peer->id,
+		s.local_index, s.initiator ? "initiator" : "responder");
 	sodium_memzero(&s, sizeof(s));
+	ctrl.sessions++;
 	clock_gettime(CLOCK_REALTIME, &wall);
 	peer->last_handshake_unix_ns = (uint64_t)wall.tv_sec * MG_NS_PER_S + (uint64_t)wall.tv_nsec;
 	timers_session_derived(&peer->timers, ctrl.now_ns);
@@ -255,6 +261,7 @@ static void initiation_input(const uint8_t *msg, const struct devconf_endpoint *
 	cookie_add_macs(&peer->cookie, (uint8_t *)&resp, sizeof(resp), ctrl.now_ns);
 	session_ready(peer);
 	hs_send_to_peer(peer, &resp, sizeof(resp));
+	ctrl.responses_sent++;
 	timers_handshake_response_sent(&peer->timers, ctrl.now_ns);
 }
 

@@ -84,6 +84,22 @@ static void write_peers(FILE *f)
 		rte_mempool_in_use_count(mg_dev.pool));
 }
 
+static void write_ctrl(FILE *f)
+{
+	fprintf(f, "# HELP meshgate_handshakes_total Handshake events on the control thread.\n"
+		   "# TYPE meshgate_handshakes_total counter\n"
+		   "meshgate_handshakes_total{event=\"initiation_sent\"} %" PRIu64 "\n"
+		   "meshgate_handshakes_total{event=\"response_sent\"} %" PRIu64 "\n"
+		   "meshgate_handshakes_total{event=\"session\"} %" PRIu64 "\n"
+		   "meshgate_handshakes_total{event=\"given_up\"} %" PRIu64 "\n",
+		ctrl.initiations_sent, ctrl.responses_sent, ctrl.sessions, ctrl.handshakes_given_up);
+	fprintf(f, "# HELP meshgate_wan_link_up Whether the WAN link is up (with carrier).\n"
+		   "# TYPE meshgate_wan_link_up gauge\nmeshgate_wan_link_up %d\n"
+		   "# HELP meshgate_wan_link_changes_total WAN link state changes seen.\n"
+		   "# TYPE meshgate_wan_link_changes_total counter\nmeshgate_wan_link_changes_total %" PRIu64 "\n",
+		ctrl.wan_up, ctrl.wan_link_changes);
+}
+
 void stats_write(void)
 {
 	FILE *f;
@@ -92,6 +108,7 @@ void stats_write(void)
 		return;
 	write_packets(f);
 	write_peers(f);
+	write_ctrl(f);
 	if (fclose(f) == 0)
 		rename(tmp_path, path);
 }

@@ -37,6 +37,7 @@
 	X(NO_ROOM, "no_room")                       /* mbuf lacks head/tailroom for headers */   \
 	X(TOO_BIG, "too_big")                       /* larger than the inner MTU */             \
 	X(WAN_TX_FULL, "wan_tx_full")               /* the WAN port did not take it */          \
+	X(WAN_DOWN, "wan_down")                     /* the WAN link was down */                 \
 	/* control thread */                                                                    \
 	X(HS_INVALID_MAC, "hs_invalid_mac")         /* mac1 wrong */                            \
 	X(HS_RATELIMITED, "hs_ratelimited")         /* per-source limit under load */           \

@@ -85,10 +85,17 @@ static void drain_ring(struct rte_ring *r)
 		rte_pktmbuf_free(m);
 }
 
-void device_destroy(void)
+unsigned int device_destroy(void)
 {
+	unsigned int leaked = 0;
+
 	drain_ring(mg_dev.to_ctrl);
 	drain_ring(mg_dev.ctrl_tx);
+	/* Every holder of mbufs (TUN stashes, staging rings, the rings above) has given them back by
+	 * now, and the ports are closed: anything still out of the pool, beyond what the ports kept
+	 * from the start, is a leak. */
+	if (mg_dev.pool && rte_mempool_in_use_count(mg_dev.pool) > mg_dev.pool_kept_by_ports)
+		leaked = rte_mempool_in_use_count(mg_dev.pool) - mg_dev.pool_kept_by_ports;
 	rte_ring_free(mg_dev.to_ctrl);
 	rte_ring_free(mg_dev.ctrl_tx);
 	rte_ring_free(mg_dev.events);
@@ -98,4 +105,5 @@ void device_destroy(void)
 	mg_dev.to_ctrl = mg_dev.ctrl_tx = mg_dev.events = mg_dev.flush = NULL;
 	mg_dev.rcu = NULL;
 	mg_dev.pool = NULL;
+	return leaked;
 }

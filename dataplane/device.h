@@ -163,6 +163,7 @@ struct mg_device {
 	uint16_t inner_mtu;
 	bool idle_backoff;
 	struct rte_mempool *pool;
+	unsigned int pool_kept_by_ports;   /* out of the pool once the ports started (see port.c) */
 	struct rte_ether_addr wan_mac;
 	struct mg_wan_addr wan_addrs[MG_MAX_WAN_ADDRS];
 	unsigned int n_wan_addrs;
@@ -179,6 +180,7 @@ struct mg_device {
 	struct mg_index_slot index[MG_INDEX_SLOTS];
 
 	volatile bool quit;
+	bool wan_down;                     /* written by the control thread (health.c), read per burst */
 };
 
 extern struct mg_device mg_dev;
@@ -188,9 +190,10 @@ uint64_t mg_now_ns(void);
 void mg_clock_init(void);
 
 /* device.c: the pool (port_mbufs for the ports' descriptors, plus what the rings can hold), the
- * rings, RCU for n_workers. 0 or -errno; device_destroy() undoes what was done, either way. */
+ * rings, RCU for n_workers. 0 or -errno; device_destroy() undoes what was done, either way, and
+ * returns how many mbufs were still out of the pool once the rings were drained (a leak). */
 int device_create(unsigned int n_workers, unsigned int port_mbufs);
-void device_destroy(void);
+unsigned int device_destroy(void);
 
 static inline struct mg_keypair *mg_load(struct mg_keypair *const *p)
 {

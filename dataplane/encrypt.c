@@ -90,7 +90,6 @@ static void transmit(struct mg_worker *w, struct rte_mbuf **pkts, struct mg_endp
 		     struct mg_peer **peers, unsigned int n)
 {
 	unsigned int nout = 0;
-	uint16_t sent;
 
 	for (unsigned int i = 0; i < n; i++) {
 		uint32_t udp_len = rte_pktmbuf_data_len(pkts[i]);
@@ -106,12 +105,7 @@ static void transmit(struct mg_worker *w, struct rte_mbuf **pkts, struct mg_endp
 		w->peer_tx_bytes[peers[i]->id] += udp_len;
 		pkts[nout++] = pkts[i];
 	}
-	sent = rte_eth_tx_burst(mg_dev.wan_port, w->id, pkts, nout);
-	mg_stats[w->lcore].wan_tx += sent;
-	if (sent < nout) {
-		mg_drop(MG_DROP_WAN_TX_FULL, nout - sent);
-		rte_pktmbuf_free_bulk(pkts + sent, nout - sent);
-	}
+	worker_wan_tx(w, pkts, nout);
 }
 
 /*

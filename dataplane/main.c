@@ -44,6 +44,9 @@ static void usage(FILE *out)
 		"\n"
 		"The interface is configured at run time with the standard wg tool (wg show, wg set, wg\n"
 		"setconf, wg syncconf) through /var/run/wireguard/<interface>.sock. SIGINT or SIGTERM stop it.\n"
+		"Exit status: 0 stopped cleanly; 1 start-up failed; 2 bad command line; 3 stopped, but mbufs\n"
+		"were missing from the pool at exit (a leak, printed); 4 stopped because the inner interface\n"
+		"was deleted.\n"
 		"Environment: MESHGATE_AEAD=sodium|ipsecmb|simd-avx2|simd-avx512|simd-ifma forces the data\n"
 		"path's AEAD backend (default: the fastest this CPU runs).\n");
 }
@@ -174,6 +177,7 @@ int main(int argc, char **argv)
 	const char *config_path = NULL;
 	char *eal_argv[MAX_EAL_ARGS + 1];
 	int dashdash = 0, eal_argc, ret;
+	unsigned int leaked;
 
 	for (int i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--") == 0) {
@@ -218,8 +222,12 @@ int main(int argc, char **argv)
 	}
 	rte_eal_mp_wait_lcore();
 	ctrl_fini();
-	port_teardown();
+	leaked = port_teardown();
 	config_free(&cfg);
 	rte_eal_cleanup();
-	return ret ? 1 : 0;
+	if (leaked)
+		fprintf(stderr, "meshgate: %u mbufs were not returned to the pool (a leak)\n", leaked);
+	else if (ret == 0)
+		printf("meshgate: stopped, every mbuf back in the pool\n");
+	return ret ? 1 : leaked ? 3 : ctrl.inner_gone ? 4 : 0;
 }

@@ -10,6 +10,7 @@ int port_eal_vdev_args(const struct mg_config *cfg, char **argv, int argc, int m
 /* Ports, mempool, rings, RCU and the TUN's addresses: 0 or -errno, with a message printed. */
 int port_setup(const struct mg_config *cfg);
 int port_launch_workers(void);
-void port_teardown(void);
+/* Stops and frees everything; returns the mbufs missing from the pool at the end (a leak). */
+unsigned int port_teardown(void);
 
 #endif

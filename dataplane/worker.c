@@ -20,7 +20,7 @@ static unsigned int poll_ctrl(struct mg_worker *w)
 {
 	struct rte_mbuf *pkts[MG_BURST];
 	void *ids[4];
-	unsigned int n, np, sent;
+	unsigned int n, np;
 
 	/* Ids, not pointers: a peer removed after it was queued is simply gone. */
 	np = rte_ring_dequeue_burst(mg_dev.flush, ids, RTE_DIM(ids), NULL);
@@ -31,15 +31,27 @@ static unsigned int poll_ctrl(struct mg_worker *w)
 			encrypt_flush_staged(w, peer);
 	}
 	n = rte_ring_dequeue_burst(mg_dev.ctrl_tx, (void **)pkts, MG_BURST, NULL);
-	if (n) {
-		sent = rte_eth_tx_burst(mg_dev.wan_port, w->id, pkts, n);
-		mg_stats[w->lcore].wan_tx += sent;
-		if (sent < n) {
-			mg_drop(MG_DROP_WAN_TX_FULL, n - sent);
-			rte_pktmbuf_free_bulk(pkts + sent, n - sent);
-		}
-	}
+	if (n)
+		worker_wan_tx(w, pkts, n);
 	return n + np;
+}
+
+void worker_wan_tx(struct mg_worker *w, struct rte_mbuf **pkts, uint16_t n)
+{
+	uint16_t sent;
+
+	if (unlikely(__atomic_load_n(&mg_dev.wan_down, __ATOMIC_RELAXED))) {
+		/* A driver may queue what it cannot send (AF_XDP does, silently): say why it is lost. */
+		mg_drop(MG_DROP_WAN_DOWN, n);
+		rte_pktmbuf_free_bulk(pkts, n);
+		return;
+	}
+	sent = rte_eth_tx_burst(mg_dev.wan_port, w->id, pkts, n);
+	mg_stats[w->lcore].wan_tx += sent;
+	if (sent < n) {
+		mg_drop(MG_DROP_WAN_TX_FULL, n - sent);
+		rte_pktmbuf_free_bulk(pkts + sent, n - sent);
+	}
 }
 
 static uint16_t ethdev_rx(uint16_t queue, struct rte_mbuf **pkts, uint16_t n)

@@ -32,6 +32,9 @@ static inline bool worker_post_event(struct mg_event *ev)
 {
 	return rte_ring_enqueue_elem(mg_dev.events, ev, sizeof(*ev)) == 0;
 }
+/* Send on the worker's WAN queue; what the port does not take, or everything while the link is
+ * down, is counted and freed. */
+void worker_wan_tx(struct mg_worker *w, struct rte_mbuf **pkts, uint16_t n);
 /* Packets staged for a peer that now has a keypair. */
 void encrypt_flush_staged(struct mg_worker *w, struct mg_peer *peer);
 

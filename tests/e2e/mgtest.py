@@ -74,8 +74,24 @@ class Topology:
             raise
         return self
 
-    def __exit__(self, *exc):
-        self.close()
+    def __exit__(self, exc_type, *exc):
+        try:
+            if exc_type is None:
+                self.check_clean_exit()
+        finally:
+            self.close()
+
+    def check_clean_exit(self):
+        """Stop meshgate (if this topology runs one) and see it exit 0: it exits 3 when mbufs are
+        missing from its pool once everything is freed (a leak), so every scenario checks that."""
+        if self.mg is None or self.mg.poll() is not None:
+            return
+        rc = self.stop_meshgate()
+        ok, what = rc == 0, "meshgate stopped cleanly, every mbuf back in its pool"
+        if Checks.current:
+            Checks.current(ok, what, f"exit status {rc}:\n{self.log()[-600:]}")
+        elif not ok:
+            raise RuntimeError(f"{what}: no, exit status {rc}:\n{self.log()}")
 
     def build_net(self):
         run(["ip", "netns", "add", self.ns_a])
@@ -227,8 +243,11 @@ class Checks:
     scenarios by name (a scenario that raises is a failed check, with the reason) and returns the
     exit status: 0 all passed, 1 a check failed, 77 a tool is missing (skipped)."""
 
+    current = None  # the script's Checks, which Topology reports its exit check to
+
     def __init__(self):
         self.passed = self.failed = 0
+        Checks.current = self
 
     def __call__(self, cond, what, detail=""):
         if cond:

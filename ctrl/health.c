@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Once a second the control thread looks at what can go away under meshgate: the WAN link (a
+ * cable, a veth's other end, an administrator's `ip link set down`) and the inner TUN (deleted).
+ *
+ * A WAN link that goes down is logged and counted, and meshgate carries on: packets sent meanwhile
+ * are counted as dropped by the paths (wan_tx_full), handshakes are retried by the timers as for
+ * any lost message, and traffic resumes when the link does. A deleted TUN cannot come back under
+ * the same queues (its file descriptors are detached for good), so meshgate logs it and stops,
+ * with its own exit status, for the service manager to restart it.
+ */
+#include <errno.h>
+#include <net/if.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <rte_ethdev.h>
+
+#include "ctrl.h"
+
+static int ioctl_sock = -1;
+static unsigned int wan_ifindex, inner_ifindex;
+static char inner_name[IF_NAMESIZE];
+
+/* Kernel-backed ports (AF_XDP, AF_PACKET) report the link of their interface through its flags:
+ * up and with carrier. Others (a NIC's own driver) report it through the ethdev. */
+static bool wan_link_up(void)
+{
+	struct rte_eth_link link;
+
+	if (wan_ifindex) {
+		struct ifreq ifr;
+
+		memset(&ifr, 0, sizeof(ifr));
+		if (!if_indextoname(wan_ifindex, ifr.ifr_name) || ioctl(ioctl_sock, SIOCGIFFLAGS, &ifr) < 0)
+			return false;
+		return (ifr.ifr_flags & IFF_UP) && (ifr.ifr_flags & IFF_RUNNING);
+	}
+	return rte_eth_link_get_nowait(mg_dev.wan_port, &link) == 0 && link.link_status == RTE_ETH_LINK_UP;
+}
+
+void health_init(const char *inner)
+{
+	struct rte_eth_dev_info info;
+
+	ioctl_sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (ioctl_sock >= 0 && rte_eth_dev_info_get(mg_dev.wan_port, &info) == 0)
+		wan_ifindex = info.if_index;
+	snprintf(inner_name, sizeof(inner_name), "%s", inner);
+	inner_ifindex = if_nametoindex(inner_name);
+	ctrl.wan_up = wan_link_up();
+	__atomic_store_n(&mg_dev.wan_down, !ctrl.wan_up, __ATOMIC_RELAXED);
+}
+
+void health_check(void)
+{
+	bool up = wan_link_up();
+
+	if (up != ctrl.wan_up) {
+		ctrl.wan_up = up;
+		ctrl.wan_link_changes++;
+		__atomic_store_n(&mg_dev.wan_down, !up, __ATOMIC_RELAXED);
+		RTE_LOG(WARNING, USER1, "WAN link %s\n", up ? "up again" : "down");
+	}
+	if (inner_ifindex && if_nametoindex(inner_name) != inner_ifindex) {
+		RTE_LOG(ERR, USER1, "inner interface %s was removed: stopping\n", inner_name);
+		ctrl.inner_gone = true;
+		mg_dev.quit = true;
+	}
+}
+
+void health_fini(void)
+{
+	if (ioctl_sock >= 0)
+		close(ioctl_sock);
+	ioctl_sock = -1;
+}
