@@ -15,4 +15,12 @@
 extern const struct aead_burst_impl aead_burst_simd_avx2, aead_burst_simd_avx512,
 	aead_burst_simd_ifma;
 
+/* What a SIMD context measured at init for splitting bursts with intel-ipsec-mb (TSC ticks: one
+ * lane step; intel-ipsec-mb per packet c0 + c1_x1000 / 1000 per byte; the length from which a
+ * lane loses per packet). false when the context does not split. For benchmarks' records. */
+struct aead_simd_costs {
+	uint32_t step, c0, c1_x1000, split_min;
+};
+bool aead_simd_costs(const struct aead_burst *ab, struct aead_simd_costs *out);
+
 #endif

@@ -250,6 +250,7 @@ int main(int argc, char **argv)
 		{"openssl", 1, NULL, 0, false, {0}},
 	};
 	struct backend *bk[16];
+	struct aead_simd_costs costs;
 	int nb = 0, cpu = -1, repeats = 7, nres = 0;
 	double seconds = 0.1, chz;
 	const char *outdir = "perf/results";
@@ -313,6 +314,10 @@ int main(int argc, char **argv)
 			}
 			unsetenv("MESHGATE_SIMD_SPLIT");
 		}
+		if (aead_simd_costs(&b->ab, &costs))
+			printf("# %s: split costs measured at init (TSC ticks): lane step %u; intel-ipsec-mb "
+			       "%u + %.3f/byte per packet; a lane loses from %u bytes\n", b->name, costs.step,
+			       costs.c0, costs.c1_x1000 / 1000.0, costs.split_min);
 		bk[nb++] = b;
 	}
 	g_tsc = tsc_hz();

@@ -8,14 +8,17 @@
  *
  * Why a split: a burst in the lanes takes as many steps as its longest packet needs (one 64-byte
  * block per lane per step), and from about 3 KiB intel-ipsec-mb's single-message AVX-512 code is
- * faster per byte than a lane. So the longest packets of a burst may go to intel-ipsec-mb while the
- * rest fill the lanes, longest first. Which split is cheapest comes from a cost model whose
- * constants were measured with perf/bench_crypto on the AVX-512 IFMA machine (an AMD EPYC,
- * 2026-11-22); on other CPUs they are estimates:
+ * faster per byte than a lane (on some hosts already at 1420 bytes). So the longest packets of a
+ * burst may go to intel-ipsec-mb while the rest fill the lanes, longest first. Which split is
+ * cheapest comes from a cost model:
  *   lanes: one step costs the level's step (TSC ticks), a packet takes 1 + ceil(len / 64)
  *          steps, and a burst takes max(ceil(sum of steps / lanes), longest packet's steps) steps;
- *   intel-ipsec-mb: IPSEC_C0 + IPSEC_C1 * len per packet.
+ *   intel-ipsec-mb: c0 + c1 * len per packet.
  * Every k from 0 to n (the k longest packets to intel-ipsec-mb) is costed and the cheapest taken.
+ * The constants are measured when a context is made (simd_calibrate: a few hundred microseconds of
+ * sealing, the fastest of several repeats), because they move with the host: on the same machine
+ * kind the 1420-byte lane cost moved by a third between two days while intel-ipsec-mb's moved by a
+ * fifth, which turned a 1.2x lead into a loss with fixed constants.
  * MESHGATE_SIMD_SPLIT=0 in the environment (read at init) keeps every packet in the lanes (tests,
  * benchmarks); so does a CPU or build where intel-ipsec-mb cannot run.
  */
@@ -25,6 +28,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <x86intrin.h>
 
 #include "aead_burst_simd.h"
 #include "aead_simd_internal.h"
@@ -34,24 +38,22 @@
 #define SIMD_ENV_SPLIT "MESHGATE_SIMD_SPLIT"
 #define SIMD_CHUNK     64
 
-/* Cost model, TSC ticks (see the top comment). */
-#define IPSEC_C0       451
-#define IPSEC_C1_X1000 465 /* 0.465 per byte */
-
 struct simd_level {
 	void (*seal)(struct aead_burst_op *const *opp, unsigned int n);
 	unsigned int (*open)(struct aead_burst_op *const *opp, unsigned int n);
 	unsigned int lanes_log2; /* 4: 16 lanes, 3: 8 lanes */
-	unsigned int step;	 /* ticks per step */
-	/* below this length a lane beats intel-ipsec-mb per packet: step / lanes * (1 + len / 64) <
-	 * IPSEC_C0 + IPSEC_C1 * len; a burst of equal lengths below it stays in the lanes */
-	uint32_t split_min;
 };
 
+/*
+ * The cost model's constants, TSC ticks (see the top comment, and struct aead_simd_costs): from
+ * split_min on a lane no longer beats intel-ipsec-mb per packet (step / lanes * (1 + len / 64) >=
+ * c0 + c1 * len), so a burst of equal lengths below it stays in the lanes without costing.
+ */
 struct simd_ctx {
 	const struct simd_level *lvl;
 	struct aead_burst ipsec; /* for the long packets of a burst, when split */
 	bool split;
+	struct aead_simd_costs costs;
 };
 
 static bool simd_avx512_supported(void)
@@ -72,6 +74,78 @@ static bool simd_avx2_supported(void)
 	return __builtin_cpu_supports("avx2");
 }
 
+static unsigned int simd_steps(const struct aead_burst_op *op)
+{
+	return 1 + (op->len + 63) / 64;
+}
+
+#define CAL_PACKETS 32	 /* two rounds of 16 lanes, four of 8 */
+#define CAL_LONG    1420 /* the size that matters most; the model is linear beyond */
+#define CAL_SHORT   64
+#define CAL_MAX_LEN 9216 /* past jumbo frames: no split_min below means never */
+#define CAL_REPEATS 24	 /* the fastest repeat counts: the others met an interruption */
+
+/* The fastest of CAL_REPEATS seals of n packets of len bytes, in TSC ticks. */
+static uint64_t cal_time(struct simd_ctx *c, bool lanes, struct aead_burst_op *ops,
+			 struct aead_burst_op **opp, unsigned int n, uint32_t len)
+{
+	uint64_t best = UINT64_MAX;
+
+	for (unsigned int i = 0; i < n; i++)
+		ops[i].len = len;
+	for (unsigned int r = 0; r < CAL_REPEATS; r++) {
+		uint64_t t0 = __rdtsc(), t;
+
+		if (lanes)
+			c->lvl->seal(opp, n);
+		else
+			c->ipsec.impl->seal(&c->ipsec, ops, n);
+		t = __rdtsc() - t0;
+		best = t < best ? t : best;
+	}
+	return best;
+}
+
+/* Measure the cost model's constants on this machine (see the top comment); false if it could
+ * not (no memory), in which case the caller does not split. */
+static bool simd_calibrate(struct simd_ctx *c)
+{
+	const unsigned int lanes = 1u << c->lvl->lanes_log2;
+	static const uint8_t key[AEAD_KEY_SIZE];
+	struct aead_burst_op ops[CAL_PACKETS], *opp[CAL_PACKETS];
+	uint8_t *buf = calloc(CAL_PACKETS, CAL_LONG + AEAD_TAG_SIZE);
+	uint64_t lane_ticks, ipsec_short, ipsec_long, rounds;
+	struct aead_simd_costs *k = &c->costs;
+
+	if (buf == NULL)
+		return false;
+	for (unsigned int i = 0; i < CAL_PACKETS; i++) {
+		uint8_t *p = buf + i * (CAL_LONG + AEAD_TAG_SIZE);
+
+		ops[i] = (struct aead_burst_op){ .key = key, .counter = i, .src = p, .dst = p,
+						 .tag = p + CAL_LONG };
+		opp[i] = &ops[i];
+	}
+	cal_time(c, true, ops, opp, CAL_PACKETS, CAL_LONG); /* warm: caches, clocks */
+	lane_ticks = cal_time(c, true, ops, opp, CAL_PACKETS, CAL_LONG);
+	ipsec_short = cal_time(c, false, ops, opp, CAL_PACKETS, CAL_SHORT);
+	ipsec_long = cal_time(c, false, ops, opp, CAL_PACKETS, CAL_LONG);
+	free(buf);
+	rounds = (uint64_t)CAL_PACKETS * simd_steps(&ops[0]) / lanes;
+	k->step = (uint32_t)(lane_ticks / rounds);
+	k->c1_x1000 = ipsec_long > ipsec_short ?
+		(uint32_t)((ipsec_long - ipsec_short) * 1000 / CAL_PACKETS / (CAL_LONG - CAL_SHORT)) : 0;
+	k->c0 = (uint32_t)(ipsec_short / CAL_PACKETS);
+	k->c0 = k->c0 > CAL_SHORT * k->c1_x1000 / 1000 ? k->c0 - CAL_SHORT * k->c1_x1000 / 1000 : 0;
+	k->split_min = UINT32_MAX;
+	for (uint32_t len = 0; len <= CAL_MAX_LEN; len += 64)
+		if ((uint64_t)k->step * (1 + (len + 63) / 64) / lanes >= k->c0 + (uint64_t)len * k->c1_x1000 / 1000) {
+			k->split_min = len;
+			break;
+		}
+	return true;
+}
+
 static int simd_init(struct aead_burst *ab, const struct simd_level *lvl)
 {
 	struct simd_ctx *c = calloc(1, sizeof(*c));
@@ -80,10 +154,15 @@ static int simd_init(struct aead_burst *ab, const struct simd_level *lvl)
 	if (c == NULL)
 		return -ENOMEM;
 	c->lvl = lvl;
+	c->costs.split_min = UINT32_MAX;
 	if ((env == NULL || strcmp(env, "0") != 0) && aead_burst_ipsecmb.supported()) {
 		c->ipsec.impl = &aead_burst_ipsecmb;
 		c->ipsec.backend = AEAD_BACKEND_IPSECMB;
 		c->split = aead_burst_ipsecmb.init(&c->ipsec) == 0;
+		if (c->split && !simd_calibrate(c)) {
+			aead_burst_ipsecmb.fini(&c->ipsec);
+			c->split = false;
+		}
 	}
 	ab->state = c;
 	return 0;
@@ -97,11 +176,6 @@ static void simd_fini(struct aead_burst *ab)
 		aead_burst_ipsecmb.fini(&c->ipsec);
 	free(c);
 	ab->state = NULL;
-}
-
-static unsigned int simd_steps(const struct aead_burst_op *op)
-{
-	return 1 + (op->len + 63) / 64;
 }
 
 /* opp[0..n) sorted by length, longest first (insertion sort: n <= SIMD_CHUNK). */
@@ -136,13 +210,13 @@ static unsigned int simd_choose(const struct simd_ctx *c, struct aead_burst_op *
 
 		if (k < n && simd_steps(opp[k]) > rounds)
 			rounds = simd_steps(opp[k]);
-		cost = rounds * c->lvl->step + ipsec;
+		cost = rounds * c->costs.step + ipsec;
 		if (cost < best) {
 			best = cost;
 			k_best = k;
 		}
 		if (k < n)
-			ipsec += IPSEC_C0 + opp[k]->len * IPSEC_C1_X1000 / 1000;
+			ipsec += c->costs.c0 + opp[k]->len * c->costs.c1_x1000 / 1000;
 	}
 	return k_best;
 }
@@ -167,7 +241,7 @@ static unsigned int simd_run(struct aead_burst *ab, struct aead_burst_op *ops, u
 		 * Equal lengths below split_min (where the model never picks intel-ipsec-mb for a
 		 * balanced burst): nothing to sort or choose.
 		 */
-		if (lmin != lmax || lmax >= c->lvl->split_min) {
+		if (lmin != lmax || lmax >= c->costs.split_min) {
 			simd_sort(opp, m);
 			if (c->split)
 				k = simd_choose(c, opp, m);
@@ -193,6 +267,18 @@ static unsigned int simd_run(struct aead_burst *ab, struct aead_burst_op *ops, u
 	return ok;
 }
 
+bool aead_simd_costs(const struct aead_burst *ab, struct aead_simd_costs *out)
+{
+	const struct simd_ctx *c = ab->state;
+	bool simd = ab->impl == &aead_burst_simd_avx2 || ab->impl == &aead_burst_simd_avx512 ||
+		    ab->impl == &aead_burst_simd_ifma;
+
+	if (!simd || c == NULL || !c->split)
+		return false;
+	*out = c->costs;
+	return true;
+}
+
 static void simd_seal(struct aead_burst *ab, struct aead_burst_op *ops, unsigned int n)
 {
 	simd_run(ab, ops, n, false);
@@ -203,14 +289,10 @@ static unsigned int simd_open(struct aead_burst *ab, struct aead_burst_op *ops, 
 	return simd_run(ab, ops, n, true);
 }
 
-/*
- * TSC ticks per step (from 32 x 1420-byte bursts, lanes only, release build; 64-byte bursts cost
- * ~15% more per step) and the equal-length threshold that follows from the model.
- */
-#define SIMD_IMPL(lvl, LVL, lanes_log2, ticks, split_min)                                   \
+#define SIMD_IMPL(lvl, LVL, lanes_log2)                                                      \
 	static const struct simd_level simd_##lvl##_level = {mg_simd_##lvl##_seal_ptrs,     \
 							     mg_simd_##lvl##_open_ptrs,     \
-							     lanes_log2, ticks, split_min}; \
+							     lanes_log2};                   \
 	static int simd_##lvl##_init(struct aead_burst *ab)                                 \
 	{                                                                                   \
 		return simd_init(ab, &simd_##lvl##_level);                                  \
@@ -224,6 +306,6 @@ static unsigned int simd_open(struct aead_burst *ab, struct aead_burst_op *ops, 
 		.open = simd_open,                                                          \
 	};
 
-SIMD_IMPL(ifma, IFMA, 4, 610, 3100)
-SIMD_IMPL(avx512, AVX512, 4, 646, 2400)
-SIMD_IMPL(avx2, AVX2, 3, 800, 300)
+SIMD_IMPL(ifma, IFMA, 4)
+SIMD_IMPL(avx512, AVX512, 4)
+SIMD_IMPL(avx2, AVX2, 3)
