@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Writes the binary seeds of the fuzz targets: for message and noise, messages of the fixed world
- * of fuzz_common.h that authenticate (so the fuzzer starts past every MAC and AEAD check); for the
+ * of fuzz_common.h that authenticate (so the fuzzer starts past every MAC and AEAD check); for wan,
+ * bursts of Ethernet frames for the data plane's world of fuzz_wan.h (data messages that open and
+ * pass or fail the inner checks, handshakes, ARP, ND and malformed frames); for the
  * targets whose input is a stream of operations, a few streams that reach their interesting
  * states (a full burst, a full rate-limiter table, nested prefixes...). The text seeds (uapi,
  * config, keyenc, keyfile) are plain files in tests/fuzz/corpus/.
@@ -26,6 +28,7 @@
 #include "aead.h"
 #include "cookie.h"
 #include "fuzz_common.h"
+#include "fuzz_wan.h"
 #include "messages.h"
 #include "noise.h"
 
@@ -431,6 +434,551 @@ static void allowedips_seeds(void)
 	put_stream("allowedips", "defaults-and-errors", &s);
 }
 
+/* --- wan: bursts of Ethernet frames for the data plane's fixed world (fuzz_wan.h) --- */
+
+struct wan_input {
+	uint8_t b[8192];
+	size_t n;
+};
+
+static void wan_begin(struct wan_input *in, uint8_t knobs)
+{
+	in->b[0] = knobs;
+	in->n = 1;
+}
+
+/* One frame of the burst: u16 LE header (length, WAN_FRAME_ flags), then the bytes. */
+static void wan_add(struct wan_input *in, const uint8_t *f, size_t len, unsigned int flags)
+{
+	uint16_t hdr = (uint16_t)(len | flags);
+
+	if (len > WAN_FRAME_LEN_MASK || in->n + 2 + len > sizeof(in->b))
+		abort();
+	in->b[in->n++] = (uint8_t)hdr;
+	in->b[in->n++] = (uint8_t)(hdr >> 8);
+	memcpy(in->b + in->n, f, len);
+	in->n += len;
+}
+
+static void wan_put(const char *name, const struct wan_input *in)
+{
+	put("wan", name, in->b, in->n);
+}
+
+/* Who sends: an address, a port and a MAC. */
+struct wan_from {
+	int family;
+	uint8_t addr[16];
+	uint16_t port;
+	const uint8_t *mac;
+};
+
+static struct wan_from wan_from_peer(unsigned int peer)
+{
+	struct wan_from f = { .family = wan_peers[peer].family, .port = wan_peers[peer].port,
+			      .mac = peer == WAN_PEER_A ? wan_a_mac : wan_c_mac };
+
+	memcpy(f.addr, wan_peers[peer].addr, 16);
+	return f;
+}
+
+static size_t wan_eth(uint8_t *f, const uint8_t *dst, const uint8_t *src, uint16_t type)
+{
+	memcpy(f, dst, 6);
+	memcpy(f + 6, src, 6);
+	put16(f + 12, type);
+	return 14;
+}
+
+/* Ethernet, IPv4 (opt_len bytes of NOP options) or IPv6, UDP from `from` to our first address of
+ * its family, port dport, carrying payload. The IPv6 UDP checksum is computed, IPv4's left 0. */
+static size_t wan_udp(uint8_t *f, const struct wan_from *from, uint16_t dport, const void *payload,
+		      size_t len, size_t opt_len)
+{
+	const uint8_t *to = from->family == AF_INET ? wan_addrs[0].addr : wan_addrs[1].addr;
+	size_t n = wan_eth(f, wan_our_mac, from->mac, from->family == AF_INET ? 0x0800 : 0x86dd);
+	uint8_t *ip = f + n, *udp;
+
+	if (from->family == AF_INET) {
+		size_t hl = 20 + opt_len;
+
+		memset(ip, 0, hl);
+		ip[0] = (uint8_t)(0x40 | hl / 4);
+		put16(ip + 2, (uint16_t)(hl + 8 + len));
+		ip[6] = 0x40; /* DF */
+		ip[8] = 64;
+		ip[9] = 17;
+		memcpy(ip + 12, from->addr, 4);
+		memcpy(ip + 16, to, 4);
+		memset(ip + 20, 1, opt_len); /* NOP */
+		put16(ip + 10, csum(0, ip, hl));
+		udp = ip + hl;
+	} else {
+		memset(ip, 0, 40);
+		ip[0] = 0x60;
+		put16(ip + 4, (uint16_t)(8 + len));
+		ip[6] = 17;
+		ip[7] = 64;
+		memcpy(ip + 8, from->addr, 16);
+		memcpy(ip + 24, to, 16);
+		udp = ip + 40;
+	}
+	put16(udp, from->port);
+	put16(udp + 2, dport);
+	put16(udp + 4, (uint16_t)(8 + len));
+	put16(udp + 6, 0);
+	memcpy(udp + 8, payload, len);
+	if (from->family == AF_INET6) {
+		uint32_t sum = 17 + (uint32_t)(8 + len);
+		uint16_t c;
+
+		for (size_t i = 8; i < 40; i += 2)
+			sum += (uint32_t)(ip[i] << 8 | ip[i + 1]);
+		c = csum(sum, udp, 8 + len);
+		put16(udp + 6, c ? c : 0xffff);
+	}
+	return (size_t)(udp + 8 + len - f);
+}
+
+/* A data message under keypair k: padded to 16 as WireGuard pads, sealed with its key. */
+static size_t wan_seal(const struct fuzz_world *w, uint8_t *out, unsigned int k, uint64_t counter,
+		       const uint8_t *plain, size_t len)
+{
+	size_t padded = (len + MESSAGE_PADDING_MULTIPLE - 1) & ~(size_t)(MESSAGE_PADDING_MULTIPLE - 1);
+	struct message_data *m = (void *)out;
+	uint64_t le = htole64(counter);
+	uint8_t pt[1500] = { 0 }, key[32];
+
+	if (padded > sizeof(pt))
+		abort();
+	if (len)
+		memcpy(pt, plain, len);
+	wan_key(w, k, key);
+	m->header.type = MESSAGE_HEADER_WORD(MESSAGE_DATA);
+	m->key_idx = wan_keypairs[k].index;
+	memcpy(&m->counter, &le, sizeof(le));
+	aead_seal(m->encrypted_data, pt, padded, NULL, 0, counter, key);
+	return message_data_len(padded);
+}
+
+/* A whole frame carrying a data message under k from its peer's endpoint. */
+static size_t wan_data(const struct fuzz_world *w, uint8_t *f, unsigned int k, uint64_t counter,
+		       const uint8_t *plain, size_t len)
+{
+	struct wan_from from = wan_from_peer(wan_keypairs[k].peer);
+	uint8_t msg[1600];
+
+	return wan_udp(f, &from, WAN_LISTEN_PORT, msg, wan_seal(w, msg, k, counter, plain, len), 0);
+}
+
+/* The same, left in clear with room for the tag, for fuzz_wan to seal (WAN_FRAME_SEAL). */
+static size_t wan_clear(uint8_t *f, unsigned int k, uint64_t counter, const uint8_t *plain, size_t len)
+{
+	struct wan_from from = wan_from_peer(wan_keypairs[k].peer);
+	uint8_t msg[1600] = { 0 };
+	struct message_data *m = (void *)msg;
+	uint64_t le = htole64(counter);
+
+	if (len > sizeof(msg) - MESSAGE_MINIMUM_LENGTH)
+		abort();
+	m->header.type = MESSAGE_HEADER_WORD(MESSAGE_DATA);
+	m->key_idx = wan_keypairs[k].index;
+	memcpy(&m->counter, &le, sizeof(le));
+	if (len)
+		memcpy(m->encrypted_data, plain, len);
+	return wan_udp(f, &from, WAN_LISTEN_PORT, msg, message_data_len(len), 0);
+}
+
+/* Inner packets: IPv4 (ICMP echo or UDP) and IPv6 ICMPv6 echo, src -> dst, len bytes. */
+static size_t inner4(uint8_t *p, size_t len, const uint8_t src[4], const uint8_t dst[4], uint8_t proto)
+{
+	memset(p, 0, len);
+	p[0] = 0x45;
+	put16(p + 2, (uint16_t)len);
+	p[6] = 0x40;
+	p[8] = 64;
+	p[9] = proto;
+	memcpy(p + 12, src, 4);
+	memcpy(p + 16, dst, 4);
+	put16(p + 10, csum(0, p, 20));
+	fuzz_fill(p + 28, len - 28, 0x32);
+	if (proto == 1) {
+		p[20] = 8;
+		put16(p + 24, 0x4d47);
+		put16(p + 26, 7);
+		put16(p + 22, csum(0, p + 20, len - 20));
+	} else {
+		put16(p + 20, 40000);
+		put16(p + 22, 5201);
+		put16(p + 24, (uint16_t)(len - 20));
+	}
+	return len;
+}
+
+static size_t inner6(uint8_t *p, size_t len, const uint8_t src[16], const uint8_t dst[16])
+{
+	uint32_t sum = 58 + (uint32_t)(len - 40);
+
+	memset(p, 0, len);
+	p[0] = 0x60;
+	put16(p + 4, (uint16_t)(len - 40));
+	p[6] = 58;
+	p[7] = 64;
+	memcpy(p + 8, src, 16);
+	memcpy(p + 24, dst, 16);
+	p[40] = 128;
+	put16(p + 44, 0x4d47);
+	put16(p + 46, 7);
+	fuzz_fill(p + 48, len - 48, 0x33);
+	for (size_t i = 8; i < 40; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	put16(p + 42, csum(sum, p + 40, len - 40));
+	return len;
+}
+
+static const uint8_t in4_a[4] = { 10, 77, 0, 2 }, in4_c[4] = { 10, 77, 1, 7 },
+		     in4_us[4] = { 10, 77, 0, 1 }, in4_nobody[4] = { 10, 99, 0, 1 };
+static const uint8_t in6_a[16] = { 0xfd, 0, 0, 0x77, [15] = 2 },
+		     in6_c[16] = { 0xfd, 0, 0, 0x77, 0, 1, [15] = 7 },
+		     in6_us[16] = { 0xfd, 0, 0, 0x77, [15] = 1 };
+
+/* ARP from sha/sip about tip, to dst_mac. */
+static size_t wan_arp(uint8_t *f, uint16_t op, const uint8_t *dst_mac, const uint8_t *sha,
+		      const uint8_t sip[4], const uint8_t *tha, const uint8_t tip[4])
+{
+	size_t n = wan_eth(f, dst_mac, sha, 0x0806);
+	uint8_t *a = f + n;
+
+	put16(a, 1);
+	put16(a + 2, 0x0800);
+	a[4] = 6;
+	a[5] = 4;
+	put16(a + 6, op);
+	memcpy(a + 8, sha, 6);
+	memcpy(a + 14, sip, 4);
+	memcpy(a + 18, tha, 6);
+	memcpy(a + 24, tip, 4);
+	return n + 28;
+}
+
+/* ICMPv6 neighbour solicitation (135) or advertisement (136) for target, with a link-layer
+ * option (1 source, 2 target) when mac is not NULL. */
+static size_t wan_nd(uint8_t *f, uint8_t type, const uint8_t *dst_mac, const uint8_t *src_mac,
+		     const uint8_t src[16], const uint8_t dst[16], const uint8_t target[16],
+		     const uint8_t *ll)
+{
+	size_t n = wan_eth(f, dst_mac, src_mac, 0x86dd), icmp_len = 24 + (ll ? 8 : 0);
+	uint8_t *ip = f + n, *icmp = ip + 40;
+	uint32_t sum = 58 + (uint32_t)icmp_len;
+
+	memset(ip, 0, 40 + icmp_len);
+	ip[0] = 0x60;
+	put16(ip + 4, (uint16_t)icmp_len);
+	ip[6] = 58;
+	ip[7] = 255;
+	memcpy(ip + 8, src, 16);
+	memcpy(ip + 24, dst, 16);
+	icmp[0] = type;
+	if (type == 136)
+		icmp[4] = 0x20; /* override */
+	memcpy(icmp + 8, target, 16);
+	if (ll) {
+		icmp[24] = type == 135 ? 1 : 2;
+		icmp[25] = 1;
+		memcpy(icmp + 26, ll, 6);
+	}
+	for (size_t i = 8; i < 40; i += 2)
+		sum += (uint32_t)(ip[i] << 8 | ip[i + 1]);
+	put16(icmp + 2, csum(sum, icmp, icmp_len));
+	return n + 40 + icmp_len;
+}
+
+static void wan_seeds(const struct fuzz_world *w)
+{
+	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff }, zero_mac[6] = { 0 };
+	static const uint8_t unspecified[16] = { 0 };
+	static const uint8_t snm_us[16] = { 0xff, 2, [11] = 1, [12] = 0xff, 0, 0, 2 };
+	static const uint8_t snm_mac[6] = { 0x33, 0x33, 0xff, 0, 0, 2 };
+	static const uint8_t all_nodes[16] = { 0xff, 2, [15] = 1 }, all_nodes_mac[6] = { 0x33, 0x33, 0, 0, 0, 1 };
+	const uint8_t *our4 = wan_addrs[0].addr, *our6 = wan_addrs[1].addr;
+	const uint8_t *a4 = wan_peers[WAN_PEER_A].addr, *c6 = wan_peers[WAN_PEER_C].addr;
+	struct wan_from from_a = wan_from_peer(WAN_PEER_A), from_c = wan_from_peer(WAN_PEER_C);
+	struct wan_from roamed = { AF_INET, { 192, 0, 2, 99 }, 40000, wan_c_mac };
+	struct message_handshake_cookie reply;
+	struct cookie_checker checker = w->checker_b;
+	uint8_t f[2048], g[2048], p[1500], bad[5] = { 5, 0, 0, 0, 0 };
+	struct wan_input in;
+	size_t n;
+
+	/* One data frame each: delivered, or the drop it names. */
+	wan_begin(&in, 0);
+	wan_add(&in, f, wan_data(w, f, WAN_KP_A_CURRENT, 1, p, inner4(p, 84, in4_a, in4_us, 1)), 0);
+	wan_put("data-v4-inner4", &in);
+	wan_begin(&in, 0);
+	wan_add(&in, f, wan_data(w, f, WAN_KP_A_CURRENT, 2, p, inner6(p, 104, in6_a, in6_us)), 0);
+	wan_put("data-v4-inner6", &in);
+	wan_begin(&in, 0);
+	wan_add(&in, f, wan_data(w, f, WAN_KP_C_CURRENT, 1, p, inner4(p, 200, in4_c, in4_us, 17)), 0);
+	wan_put("data-v6-inner4", &in);
+	wan_begin(&in, 0);
+	wan_add(&in, f, wan_data(w, f, WAN_KP_C_CURRENT, 2, p, inner6(p, 1280, in6_c, in6_us)), 0);
+	wan_put("data-v6-inner6-1280", &in);
+	wan_begin(&in, 0);
+	wan_add(&in, f, wan_data(w, f, WAN_KP_A_CURRENT, 1, p, inner4(p, 84, in4_c, in4_us, 1)), 0);
+	wan_put("data-not-allowed4", &in);
+	wan_begin(&in, 0);
+	wan_add(&in, f, wan_data(w, f, WAN_KP_C_CURRENT, 1, p, inner6(p, 104, in6_a, in6_us)), 0);
+	wan_put("data-not-allowed6", &in);
+	wan_begin(&in, 0);
+	wan_add(&in, f, wan_data(w, f, WAN_KP_A_CURRENT, 1, p, inner4(p, 61, in4_nobody, in4_us, 17)), 0);
+	wan_put("data-no-route", &in);
+	wan_begin(&in, 0);
+	wan_add(&in, f, wan_data(w, f, WAN_KP_A_NEXT, 0, p, inner4(p, 84, in4_a, in4_us, 1)), 0);
+	wan_put("data-next-confirms", &in);
+	wan_begin(&in, 0);
+	wan_add(&in, f, wan_data(w, f, WAN_KP_A_PREVIOUS, 1, p, inner4(p, 84, in4_a, in4_us, 1)), 0);
+	wan_put("data-expired", &in);
+	wan_begin(&in, 0);
+	wan_add(&in, f, wan_data(w, f, WAN_KP_A_CURRENT, 3, NULL, 0), 0);
+	wan_put("keepalive", &in);
+	wan_begin(&in, 0);
+	fuzz_fill(p, 32, 0x01);
+	p[0] = 0x10;
+	wan_add(&in, f, wan_data(w, f, WAN_KP_A_CURRENT, 4, p, 32), 0);
+	wan_put("data-inner-not-ip", &in);
+	wan_begin(&in, 0);
+	n = wan_data(w, f, WAN_KP_A_CURRENT, 5, p, inner4(p, 84, in4_a, in4_us, 1));
+	f[n - 1] ^= 1;
+	wan_add(&in, f, n, 0);
+	wan_put("data-bad-tag", &in);
+	wan_begin(&in, 0);
+	n = wan_data(w, f, WAN_KP_A_CURRENT, 6, p, inner4(p, 84, in4_a, in4_us, 1));
+	f[42 + 4 + 3] ^= 0x80; /* the index's high bits: its slot holds another index */
+	wan_add(&in, f, n, 0);
+	wan_put("data-stale-index", &in);
+	wan_begin(&in, 0);
+	{
+		uint8_t msg[1600];
+
+		n = wan_seal(w, msg, WAN_KP_A_CURRENT, 7, p, inner4(p, 84, in4_a, in4_us, 1));
+		wan_add(&in, f, wan_udp(f, &roamed, WAN_LISTEN_PORT, msg, n, 0), 0);
+		n = wan_seal(w, msg, WAN_KP_C_CURRENT, 7, p, inner6(p, 104, in6_c, in6_us));
+		wan_add(&in, f, wan_udp(f, &from_a, WAN_LISTEN_PORT, msg, n, 0), 0);
+		wan_put("data-roamed", &in);
+		/* IPv4 header options, and an Ethernet trailer after the IP packet. */
+		wan_begin(&in, 0);
+		n = wan_seal(w, msg, WAN_KP_A_CURRENT, 8, p, inner4(p, 84, in4_a, in4_us, 1));
+		wan_add(&in, f, wan_udp(f, &from_a, WAN_LISTEN_PORT, msg, n, 8), 0);
+		n = wan_data(w, f, WAN_KP_A_CURRENT, 9, p, inner4(p, 84, in4_a, in4_us, 1));
+		memset(f + n, 0, 6);
+		wan_add(&in, f, n + 6, 0);
+		wan_put("ipv4-options-and-trailer", &in);
+		/* Not for us: another address, another port, not UDP. */
+		wan_begin(&in, 0);
+		n = wan_data(w, f, WAN_KP_A_CURRENT, 10, p, inner4(p, 84, in4_a, in4_us, 1));
+		f[14 + 19] = 3;
+		wan_add(&in, f, n, 0);
+		n = wan_data(w, f, WAN_KP_A_CURRENT, 11, p, inner4(p, 84, in4_a, in4_us, 1));
+		put16(f + 14 + 20 + 2, WAN_LISTEN_PORT + 1);
+		wan_add(&in, f, n, 0);
+		n = wan_data(w, f, WAN_KP_C_CURRENT, 11, p, inner4(p, 84, in4_c, in4_us, 1));
+		f[14 + 6] = 6;
+		wan_add(&in, f, n, 0);
+		wan_put("not-ours", &in);
+		/* To our second IPv4 address. */
+		wan_begin(&in, 0);
+		n = wan_data(w, f, WAN_KP_A_CURRENT, 12, p, inner4(p, 84, in4_a, in4_us, 1));
+		memcpy(f + 14 + 16, wan_addrs[2].addr, 4);
+		wan_add(&in, f, n, 0);
+		wan_put("data-second-address", &in);
+	}
+
+	/* Bursts: runs of one keypair, interleaved peers, replays within the burst, every drop. */
+	wan_begin(&in, 0);
+	wan_add(&in, f, wan_data(w, f, WAN_KP_A_CURRENT, 10, p, inner4(p, 84, in4_a, in4_us, 1)), 0);
+	wan_add(&in, f, wan_data(w, f, WAN_KP_A_CURRENT, 11, p, inner6(p, 104, in6_a, in6_us)), 0);
+	wan_add(&in, f, wan_data(w, f, WAN_KP_C_CURRENT, 1, p, inner4(p, 120, in4_c, in4_us, 17)), 0);
+	wan_add(&in, f, wan_data(w, f, WAN_KP_A_CURRENT, 12, p, inner4(p, 300, in4_a, in4_us, 17)), 0);
+	wan_add(&in, f, wan_data(w, f, WAN_KP_A_CURRENT, 11, p, inner6(p, 104, in6_a, in6_us)), 0);
+	wan_add(&in, f, wan_data(w, f, WAN_KP_A_NEXT, 0, p, inner4(p, 84, in4_a, in4_us, 1)), 0);
+	wan_add(&in, f, wan_data(w, f, WAN_KP_A_NEXT, 1, p, inner4(p, 84, in4_a, in4_us, 1)), 0);
+	wan_add(&in, f, wan_data(w, f, WAN_KP_C_CURRENT, 2, p, inner6(p, 104, in6_c, in6_us)), 0);
+	wan_add(&in, f, wan_data(w, f, WAN_KP_C_CURRENT, 2, p, inner6(p, 104, in6_c, in6_us)), 0);
+	wan_add(&in, f, wan_data(w, f, WAN_KP_A_CURRENT, 13, NULL, 0), 0);
+	wan_add(&in, f, wan_data(w, f, WAN_KP_A_PREVIOUS, 3, p, inner4(p, 84, in4_a, in4_us, 1)), 0);
+	wan_add(&in, f, wan_data(w, f, WAN_KP_A_CURRENT, 10 + COUNTER_WINDOW_SIZE, p, inner4(p, 84, in4_a, in4_us, 1)), 0);
+	wan_add(&in, f, wan_data(w, f, WAN_KP_A_CURRENT, 9, p, inner4(p, 84, in4_a, in4_us, 1)), 0);
+	wan_put("burst-runs", &in);
+	/* The same burst with each AEAD backend (mod the number this CPU runs). */
+	for (unsigned int b = 1; b < 5; b++) {
+		char name[32];
+
+		in.b[0] = (uint8_t)(b << WAN_KNOB_BACKEND_SHIFT);
+		snprintf(name, sizeof(name), "burst-runs-backend%u", b);
+		wan_put(name, &in);
+	}
+	/* The inner device refusing: full, down, half. */
+	for (unsigned int mode = 1; mode <= 3; mode++) {
+		static const char *const names[] = { NULL, "inner-full", "inner-down", "inner-half" };
+
+		wan_begin(&in, (uint8_t)mode);
+		for (unsigned int i = 0; i < 5; i++)
+			wan_add(&in, f, wan_data(w, f, i & 1 ? WAN_KP_C_CURRENT : WAN_KP_A_CURRENT, 20 + i,
+						 p, inner4(p, 84, i & 1 ? in4_c : in4_a, in4_us, 1)), 0);
+		wan_put(names[mode], &in);
+	}
+
+	/* Handshake messages (to the control thread) over IPv4 and IPv6. */
+	wan_begin(&in, 0);
+	wan_add(&in, f, wan_udp(f, &from_a, WAN_LISTEN_PORT, &w->init, sizeof(w->init), 0), 0);
+	wan_put("handshake-initiation", &in);
+	wan_begin(&in, 0);
+	wan_add(&in, f, wan_udp(f, &from_c, WAN_LISTEN_PORT, &w->init, sizeof(w->init), 0), 0);
+	wan_put("handshake-initiation-v6", &in);
+	wan_begin(&in, 0);
+	wan_add(&in, f, wan_udp(f, &from_a, WAN_LISTEN_PORT, &w->resp, sizeof(w->resp), 0), 0);
+	wan_put("handshake-response", &in);
+	cookie_create_reply(&checker, &reply, (const uint8_t *)&w->init, sizeof(w->init), FUZZ_INDEX_A,
+			    fuzz_src_a, sizeof(fuzz_src_a), FUZZ_NOW_NS);
+	wan_begin(&in, 0);
+	wan_add(&in, f, wan_udp(f, &from_a, WAN_LISTEN_PORT, &reply, sizeof(reply), 0), 0);
+	wan_put("cookie-reply", &in);
+	wan_begin(&in, 0);
+	wan_add(&in, f, wan_udp(f, &from_a, WAN_LISTEN_PORT, bad, sizeof(bad), 0), 0);
+	n = wan_udp(f, &from_c, WAN_LISTEN_PORT, &w->init, sizeof(w->init) - 1, 0);
+	wan_add(&in, f, n, 0);
+	wan_put("bad-message", &in);
+
+	/* ARP and neighbour discovery (to the control thread, then ctrl/neigh.c). */
+	wan_begin(&in, 0);
+	wan_add(&in, f, wan_arp(f, 1, bcast, wan_a_mac, a4, zero_mac, our4), 0);
+	wan_put("arp-request", &in);
+	wan_begin(&in, 0);
+	n = wan_arp(f, 1, bcast, wan_a_mac, a4, zero_mac, wan_gateway4);
+	memset(f + n, 0, 60 - n); /* padded to the minimum frame */
+	wan_add(&in, f, 60, 0);
+	wan_put("arp-request-not-us-padded", &in);
+	wan_begin(&in, 0);
+	wan_add(&in, f, wan_arp(f, 2, wan_our_mac, wan_a_mac, a4, wan_our_mac, our4), 0);
+	wan_put("arp-reply", &in);
+	wan_begin(&in, 0);
+	wan_add(&in, f, wan_nd(f, 135, snm_mac, wan_c_mac, c6, snm_us, our6, wan_c_mac), 0);
+	wan_put("nd-solicit", &in);
+	wan_begin(&in, 0);
+	wan_add(&in, f, wan_nd(f, 135, snm_mac, wan_c_mac, unspecified, snm_us, our6, NULL), 0);
+	wan_put("nd-solicit-dad", &in);
+	wan_begin(&in, 0);
+	wan_add(&in, f, wan_nd(f, 136, all_nodes_mac, wan_c_mac, c6, all_nodes, c6, wan_c_mac), 0);
+	wan_put("nd-advert", &in);
+
+	/* Malformed or not ours at layers 2-4. */
+	wan_begin(&in, 0);
+	n = wan_data(w, f, WAN_KP_A_CURRENT, 1, p, inner4(p, 84, in4_a, in4_us, 1));
+	f[14 + 6] |= 0x20; /* more fragments */
+	wan_add(&in, f, n, 0);
+	n = wan_data(w, f, WAN_KP_A_CURRENT, 2, p, inner4(p, 84, in4_a, in4_us, 1));
+	put16(f + 14 + 6, 0x0010); /* offset 128 */
+	wan_add(&in, f, n, 0);
+	wan_put("ipv4-fragment", &in);
+	wan_begin(&in, 0);
+	n = wan_eth(f, bcast, wan_a_mac, 0x88cc);
+	fuzz_fill(f + n, 46, 0x44);
+	wan_add(&in, f, n + 46, 0);
+	wan_put("non-ip", &in);
+	wan_begin(&in, 0);
+	n = wan_data(w, g, WAN_KP_A_CURRENT, 1, p, inner4(p, 84, in4_a, in4_us, 1));
+	memcpy(f, g, 12);
+	put16(f + 12, 0x8100);
+	put16(f + 14, 100); /* VLAN 100 */
+	memcpy(f + 16, g + 12, n - 12);
+	wan_add(&in, f, n + 4, 0);
+	wan_put("vlan", &in);
+	wan_begin(&in, 0);
+	n = wan_data(w, f, WAN_KP_A_CURRENT, 1, p, inner4(p, 84, in4_a, in4_us, 1));
+	put16(f + 14 + 20 + 4, (uint16_t)(n - 14 - 20 + 1));
+	wan_add(&in, f, n, 0);
+	n = wan_data(w, f, WAN_KP_C_CURRENT, 1, p, inner4(p, 84, in4_c, in4_us, 1));
+	put16(f + 14 + 40 + 4, 7);
+	wan_add(&in, f, n, 0);
+	wan_put("bad-udp-length", &in);
+	wan_begin(&in, 0);
+	n = wan_data(w, f, WAN_KP_A_CURRENT, 1, p, inner4(p, 84, in4_a, in4_us, 1));
+	wan_add(&in, f, n - 10, 0); /* IP length past the frame */
+	n = wan_data(w, f, WAN_KP_C_CURRENT, 1, p, inner4(p, 84, in4_c, in4_us, 1));
+	wan_add(&in, f, 14 + 30, 0); /* half an IPv6 header */
+	wan_add(&in, f, 10, 0);      /* not even Ethernet */
+	n = wan_data(w, f, WAN_KP_A_CURRENT, 2, p, inner4(p, 84, in4_a, in4_us, 1));
+	wan_add(&in, f, n, WAN_FRAME_CHAINED); /* two segments */
+	wan_put("truncated-and-chained", &in);
+
+	/* Sealed by fuzz_wan: inner packets no peer of ours would send, as an authenticated peer. */
+	wan_begin(&in, 0);
+	wan_add(&in, f, wan_clear(f, WAN_KP_A_CURRENT, 30, p, inner4(p, 61, in4_a, in4_us, 17)), WAN_FRAME_SEAL);
+	wan_put("sealed-unpadded", &in);
+	wan_begin(&in, 0);
+	inner4(p, 84, in4_a, in4_us, 1);
+	put16(p + 2, 100); /* total length past the plaintext */
+	wan_add(&in, f, wan_clear(f, WAN_KP_A_CURRENT, 31, p, 84), WAN_FRAME_SEAL);
+	inner4(p, 40, in4_a, in4_us, 17);
+	p[0] = 0x4f; /* a 60-byte header in a 40-byte packet */
+	wan_add(&in, f, wan_clear(f, WAN_KP_A_CURRENT, 32, p, 48), WAN_FRAME_SEAL);
+	inner6(p, 104, in6_c, in6_us);
+	put16(p + 4, 0xffff);
+	wan_add(&in, f, wan_clear(f, WAN_KP_C_CURRENT, 33, p, 104), WAN_FRAME_SEAL);
+	inner4(p, 28, in4_a, in4_us, 17); /* cut to 19 bytes below */
+	wan_add(&in, f, wan_clear(f, WAN_KP_A_CURRENT, 34, p, 19), WAN_FRAME_SEAL);
+	inner6(p, 48, in6_c, in6_us);
+	wan_add(&in, f, wan_clear(f, WAN_KP_C_CURRENT, 35, p, 39), WAN_FRAME_SEAL);
+	wan_add(&in, f, wan_clear(f, WAN_KP_A_NEXT, 36, p, 0), WAN_FRAME_SEAL);
+	wan_put("sealed-inner-lengths", &in);
+
+	/* Small rings: the control ring overflows, the event ring takes one event. */
+	wan_begin(&in, WAN_KNOB_CTRL_SMALL);
+	for (unsigned int i = 0; i < 3; i++) {
+		wan_add(&in, f, wan_udp(f, &from_a, WAN_LISTEN_PORT, &w->init, sizeof(w->init), 0), 0);
+		wan_add(&in, f, wan_arp(f, 1, bcast, wan_a_mac, a4, zero_mac, our4), 0);
+	}
+	wan_put("ctrl-ring-full", &in);
+	wan_begin(&in, WAN_KNOB_EVENTS_SMALL);
+	{
+		uint8_t msg[1600];
+
+		n = wan_seal(w, msg, WAN_KP_A_NEXT, 0, p, inner4(p, 84, in4_a, in4_us, 1));
+		wan_add(&in, f, wan_udp(f, &roamed, WAN_LISTEN_PORT, msg, n, 0), 0);
+		n = wan_seal(w, msg, WAN_KP_C_CURRENT, 3, p, inner4(p, 84, in4_c, in4_us, 1));
+		wan_add(&in, f, wan_udp(f, &from_a, WAN_LISTEN_PORT, msg, n, 0), 0);
+	}
+	wan_put("event-ring-full", &in);
+
+	/* A full burst of 32: a bit of everything. */
+	wan_begin(&in, 0);
+	for (unsigned int i = 0; i < 32; i++) {
+		switch (i % 8) {
+		case 0:
+		case 3:
+			n = wan_data(w, f, WAN_KP_A_CURRENT, 100 + i, p, inner4(p, 84, in4_a, in4_us, 1));
+			break;
+		case 1:
+		case 5:
+			n = wan_data(w, f, WAN_KP_C_CURRENT, 100 + i, p, inner6(p, 104, in6_c, in6_us));
+			break;
+		case 2:
+			n = wan_data(w, f, WAN_KP_A_NEXT, i, p, inner6(p, 104, in6_a, in6_us));
+			break;
+		case 4:
+			n = wan_arp(f, 1, bcast, wan_a_mac, a4, zero_mac, our4);
+			break;
+		case 6:
+			n = wan_nd(f, 135, snm_mac, wan_c_mac, c6, snm_us, our6, wan_c_mac);
+			break;
+		default:
+			n = wan_udp(f, &from_a, WAN_LISTEN_PORT, &w->init, sizeof(w->init), 0);
+		}
+		wan_add(&in, f, n, 0);
+	}
+	wan_put("burst-32-mixed", &in);
+}
+
 int main(int argc, char **argv)
 {
 	static struct fuzz_world world;
@@ -453,6 +1001,7 @@ int main(int argc, char **argv)
 	replay_seeds();
 	ratelimit_seeds();
 	allowedips_seeds();
+	wan_seeds(&world);
 	printf("make_seeds: %u seeds in %s\n", written, outdir);
 	return 0;
 }

@@ -1,0 +1,617 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The data plane's WAN input: the real decrypt_burst (dataplane/decrypt.c) on a burst of Ethernet
+ * frames as a worker receives them, against the fixed world of fuzz_wan.h (our addresses, two
+ * peers, four keypairs, allowed-IPs) in the real mg_dev, on a real DPDK mbuf pool. So one input
+ * runs classification (Ethernet, ARP, IPv4, IPv6, ND, UDP, WireGuard), the hand-off to the control
+ * ring, the keypair lookup by receiver index and its expiry, one burst AEAD open, the replay window
+ * per run of same-keypair packets, confirmation and roaming events, the inner checks and the
+ * delivery to the inner device (a stub that checks and frees). What reaches the control ring goes
+ * on as the control thread would send it: ARP and neighbour discovery to ctrl/neigh.c (its replies
+ * are checked and freed), handshake messages are checked against what ctrl/hs.c relies on and freed
+ * (hs.c itself would need the whole control thread; fuzz_message covers its consumers).
+ *
+ * Input:
+ *   u8 knobs   bits 0-1: the inner device takes every packet / none, queue full / none, down /
+ *                        the first half, queue full
+ *              bit 2:    the to_ctrl ring has room for 3 (a burst overflows it)
+ *              bit 3:    the event ring has room for 1
+ *              bits 4-7: the AEAD backend, mod the number this CPU runs (sodium first)
+ *   then up to MG_BURST frames, each:
+ *   u16 little-endian: bits 0-10 the frame's length (cut to what is left of the input);
+ *                      bit 14: seal it first (below); bit 15: chain it as two segments (the first
+ *                      half, the rest); bits 11-13 unused
+ *   that many bytes:   the frame, from the destination MAC on
+ * Sealing stands for a peer that holds the keys but sends what it likes: when the frame is IPv4 or
+ * IPv6 with a data message of at least 32 bytes where its UDP payload would be, and the message's
+ * receiver index is one of ours, the bytes after the message header up to the IP packet's end are
+ * encrypted in place with that keypair's key and the message's counter (the last 16 becoming the
+ * tag). So the fuzzer's own plaintext reaches the inner checks, which it could not forge a tag for.
+ * Each segment's bytes sit in an mbuf at the usual headroom with everything around them poisoned
+ * for ASan, so a read past a frame's end is a finding even inside the mbuf.
+ *
+ * After each input: every packet has exactly one named fate in the counters (a drop reason, the
+ * control ring, a keepalive, the inner device), what was delivered is one whole inner IP packet,
+ * the start of what the reference AEAD opens from its frame, from a source that routes to the peer
+ * whose keypair opened it, and no (keypair, counter) twice; what went to the control ring is ARP, ND or a handshake message as the
+ * control thread expects, events are valid and posted once, and the mbuf pool is back to where it
+ * started (a leak aborts). State that packets change (replay windows, posted flags, neighbours,
+ * counters) is reset per input, and the clock is fixed, so a finding reproduces.
+ * FUZZ_WAN_TRACE=1 build-fuzz/tests/fuzz/fuzz_wan FILE... prints what each input did (counters,
+ * events, neighbour replies): how the seeds in corpus/wan/ were checked to do what they are named.
+ */
+#include <endian.h>
+#include <inttypes.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sanitizer/asan_interface.h>
+
+#include <rte_eal.h>
+#include <rte_ether.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include "aead.h"
+#include "aead_burst.h"
+#include "allowedips.h"
+#include "counters.h"
+#include "device.h"
+#include "fuzz.h"
+#include "fuzz_common.h"
+#include "fuzz_wan.h"
+#include "packet.h"
+#include "worker.h"
+
+/*
+ * ctrl/neigh.c, included rather than linked so that its neighbour table (static) can be emptied
+ * per input. It needs three things of the control thread, defined below.
+ */
+#include "neigh.c"
+
+struct ctrl ctrl;
+
+void ctrl_tx(struct rte_mbuf *m)
+{
+	if (rte_ring_enqueue(mg_dev.ctrl_tx, m) != 0) {
+		mg_drop(MG_DROP_WAN_TX_FULL, 1);
+		rte_pktmbuf_free(m);
+	}
+}
+
+static unsigned int neighbour_updates;
+
+void peers_neighbour_update(void)
+{
+	neighbour_updates++;
+}
+
+static struct fuzz_world world;
+static struct mg_peer wan_peer_store[WAN_PEERS];
+static struct mg_endpoint wan_endpoint_store[WAN_PEERS];
+static struct mg_keypair wan_kp_store[WAN_KEYPAIRS];
+static struct allowedips wan_allowedips;
+static struct mg_worker wan_workers[AEAD_BACKEND_COUNT]; /* one per backend this CPU runs */
+static unsigned int n_wan_workers;
+static struct rte_ring *ring_to_ctrl, *ring_events, *small_to_ctrl, *small_events;
+static unsigned int pool_baseline;
+static bool trace; /* FUZZ_WAN_TRACE set: one line per input on what happened (to check seeds) */
+static unsigned int n_events, n_replies;
+
+/* The burst as built: each frame's bytes (sealed when asked) and its mbuf. */
+static uint8_t burst_bytes[MG_BURST][WAN_FRAME_LEN_MASK];
+static uint16_t burst_len[MG_BURST];
+static struct rte_mbuf *burst_mbuf[MG_BURST];
+static uint16_t burst_n;
+
+/* ---- the inner device: checks, counts, frees ---- */
+
+static unsigned int inner_mode, inner_taken;
+static struct {
+	const struct mg_keypair *kp;
+	uint64_t counter;
+} delivered[MG_BURST];
+static unsigned int n_delivered;
+
+/*
+ * A packet on its way to the inner side, against the frame it came from: that frame's data message
+ * opens with the reference AEAD (aead.c, one message) under the keypair its index names, the packet
+ * is the start of that plaintext, its source routes to that keypair's peer (cryptokey routing), and
+ * no (keypair, counter) gets this far twice in one input (replay windows start empty per input).
+ */
+static void check_delivery(const struct rte_mbuf *m, uint16_t i, int family)
+{
+	static uint8_t plain[WAN_FRAME_LEN_MASK];
+	const uint8_t *f = burst_bytes[i], *msg = f + m->l2_len + m->l3_len + sizeof(struct rte_udp_hdr);
+	const struct mg_keypair *kp;
+	size_t ip_len, msg_len;
+	uint32_t index;
+	uint64_t counter;
+
+	if ((f[RTE_ETHER_HDR_LEN] >> 4) == 4)
+		ip_len = (size_t)f[RTE_ETHER_HDR_LEN + 2] << 8 | f[RTE_ETHER_HDR_LEN + 3];
+	else
+		ip_len = ((size_t)f[RTE_ETHER_HDR_LEN + 4] << 8 | f[RTE_ETHER_HDR_LEN + 5]) + 40;
+	FUZZ_CHECK(RTE_ETHER_HDR_LEN + ip_len <= burst_len[i]);
+	msg_len = ip_len - m->l3_len - sizeof(struct rte_udp_hdr);
+	FUZZ_CHECK(msg_len >= MESSAGE_MINIMUM_LENGTH);
+	memcpy(&index, msg + 4, sizeof(index));
+	memcpy(&counter, msg + 8, sizeof(counter));
+	counter = le64toh(counter);
+	kp = mg_dev.index[index & (MG_INDEX_SLOTS - 1)].keypair;
+	FUZZ_CHECK(kp && kp->local_index == index);
+	FUZZ_CHECK(aead_open(plain, msg + MESSAGE_DATA_HEADER_SIZE, msg_len - MESSAGE_DATA_HEADER_SIZE,
+			     NULL, 0, counter, kp->recv_key) == 0);
+	FUZZ_CHECK(m->data_len <= msg_len - MESSAGE_MINIMUM_LENGTH);
+	FUZZ_CHECK(memcmp(rte_pktmbuf_mtod(m, const uint8_t *), plain, m->data_len) == 0);
+	FUZZ_CHECK(allowedips_lookup(&wan_allowedips, family, packet_inner_src(plain, family)) == kp->peer);
+	for (unsigned int d = 0; d < n_delivered; d++)
+		FUZZ_CHECK(delivered[d].kp != kp || delivered[d].counter != counter);
+	delivered[n_delivered].kp = kp;
+	delivered[n_delivered++].counter = counter;
+}
+
+static uint16_t inner_rx(uint16_t queue, struct rte_mbuf **pkts, uint16_t n)
+{
+	(void)queue;
+	(void)pkts;
+	(void)n;
+	return 0;
+}
+
+static uint16_t inner_tx(uint16_t queue, struct rte_mbuf **pkts, uint16_t n, bool *down)
+{
+	uint16_t take = inner_mode == 0 ? n : inner_mode == WAN_KNOB_INNER_HALF ? n / 2 : 0;
+
+	FUZZ_CHECK(queue == 0 && n > 0 && n <= MG_BURST);
+	*down = inner_mode == WAN_KNOB_INNER_DOWN;
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		int family = 0;
+		uint16_t f = 0;
+
+		/* One whole inner IPv4/IPv6 packet, cut to its IP length, of a frame of this burst. */
+		FUZZ_CHECK(m->nb_segs == 1 && m->pkt_len == m->data_len);
+		FUZZ_CHECK(packet_inner_len(rte_pktmbuf_mtod(m, const uint8_t *), m->data_len, &family) ==
+			   m->data_len);
+		while (f < burst_n && burst_mbuf[f] != m)
+			f++;
+		FUZZ_CHECK(f < burst_n);
+		check_delivery(m, f, family);
+	}
+	rte_pktmbuf_free_bulk(pkts, take);
+	inner_taken += take;
+	return take;
+}
+
+static const struct mg_inner_ops inner_stub = { .rx = inner_rx, .tx = inner_tx };
+
+/* ---- set-up ---- */
+
+static void eal_init(void)
+{
+	static char lcores[8192];
+	char *argv[] = { "fuzz_wan", "--no-huge", "--no-pci", "--no-shconf", "--no-telemetry",
+			 "-m", "256", lcores, "--log-level=*:error", NULL };
+	size_t n = (size_t)snprintf(lcores, sizeof(lcores), "--lcores=0@(");
+	cpu_set_t set;
+
+	/* Lcore 0 on every CPU this process may run on, as it was: EAL pins the main thread to its
+	 * lcore's CPUs, and one CPU (the first, say) may be busy with a daemon's polling core. */
+	FUZZ_CHECK(sched_getaffinity(0, sizeof(set), &set) == 0);
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+		if (CPU_ISSET(cpu, &set) && n < sizeof(lcores))
+			n += (size_t)snprintf(lcores + n, sizeof(lcores) - n, "%d,", cpu);
+	FUZZ_CHECK(n < sizeof(lcores) && lcores[n - 1] == ',');
+	lcores[n - 1] = ')';
+	FUZZ_CHECK(rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv) >= 0);
+	FUZZ_CHECK(rte_lcore_id() == 0);
+}
+
+static void set_addresses(void)
+{
+	for (unsigned int i = 0; i < WAN_N_ADDRS; i++) {
+		struct mg_wan_addr *a = &mg_dev.wan_addrs[mg_dev.n_wan_addrs++];
+
+		a->family = wan_addrs[i].family;
+		memcpy(a->addr, wan_addrs[i].addr, 16);
+		a->prefix_len = wan_addrs[i].cidr;
+	}
+	memcpy(&mg_dev.wan_mac, wan_our_mac, RTE_ETHER_ADDR_LEN);
+	mg_dev.listen_port = WAN_LISTEN_PORT;
+	neigh_set_gateway(AF_INET, wan_gateway4);
+}
+
+static void add_peers(void)
+{
+	for (unsigned int i = 0; i < WAN_PEERS; i++) {
+		const struct wan_peer *wp = &wan_peers[i];
+		struct mg_peer *p = &wan_peer_store[i];
+		struct mg_endpoint *e = &wan_endpoint_store[i];
+		struct rte_ether_addr mac;
+
+		p->id = i;
+		p->gen = i + 1;
+		e->addr = (struct devconf_endpoint){ .family = wp->family, .port = wp->port };
+		memcpy(e->addr.addr, wp->addr, 16);
+		e->resolved = true;
+		memcpy(&mac, i == WAN_PEER_A ? wan_a_mac : wan_c_mac, sizeof(mac));
+		packet_build_template(e->hdr, &e->hdr_len, &mg_dev.wan_mac, &mac,
+				      neigh_source_addr(wp->family), &e->addr, mg_dev.listen_port);
+		p->endpoint = e;
+		for (unsigned int a = 0; a < 2; a++)
+			FUZZ_CHECK(allowedips_insert(&wan_allowedips, wp->allowed[a].family,
+						     wp->allowed[a].addr, wp->allowed[a].cidr, p) == 0);
+		mg_dev.peers[i] = p;
+	}
+	/* As ctrl/peers.c installs them: keys, index slot, the peer's next/current/previous. */
+	for (unsigned int k = 0; k < WAN_KEYPAIRS; k++) {
+		const struct wan_keypair *wk = &wan_keypairs[k];
+		struct mg_keypair *kp = &wan_kp_store[k];
+		struct mg_peer *p = &wan_peer_store[wk->peer];
+		struct mg_index_slot *slot = &mg_dev.index[wk->index & (MG_INDEX_SLOTS - 1)];
+
+		FUZZ_CHECK(slot->index == 0);
+		wan_key(&world, k, kp->recv_key);
+		fuzz_fill(kp->send_key, sizeof(kp->send_key), (uint8_t)(0xd0 + k));
+		kp->birth_ns = FUZZ_NOW_NS - wk->age_ns;
+		kp->local_index = wk->index;
+		kp->remote_index = 0x77770000u + k;
+		kp->initiator = wk->role != WAN_NEXT;
+		kp->peer = p;
+		rte_spinlock_init(&kp->replay_lock);
+		replay_init(&kp->replay);
+		slot->index = wk->index;
+		slot->keypair = kp;
+		*(wk->role == WAN_NEXT ? &p->next : wk->role == WAN_CURRENT ? &p->current : &p->previous) = kp;
+	}
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	fuzz_world_init(&world);
+	eal_init();
+	FUZZ_CHECK(device_create(1, 0) == 0);
+	mg_dev.inner = &inner_stub;
+	mg_dev.inner_mtu = 1420;
+	allowedips_init(&wan_allowedips, NULL);
+	mg_dev.allowedips = &wan_allowedips;
+	set_addresses();
+	add_peers();
+	for (int b = AEAD_BACKEND_SODIUM; b < AEAD_BACKEND_COUNT; b++) {
+		struct mg_worker *w = &wan_workers[n_wan_workers];
+
+		if (!aead_burst_backend_supported((enum aead_backend)b) ||
+		    aead_burst_init(&w->aead, (enum aead_backend)b) != 0)
+			continue;
+		w->id = 0;
+		w->lcore = rte_lcore_id();
+		w->now_ns = FUZZ_NOW_NS;
+		n_wan_workers++;
+	}
+	FUZZ_CHECK(n_wan_workers > 0);
+	ring_to_ctrl = mg_dev.to_ctrl;
+	ring_events = mg_dev.events;
+	small_to_ctrl = rte_ring_create("fz_to_ctrl", 4, SOCKET_ID_ANY, RING_F_SC_DEQ);
+	small_events = rte_ring_create_elem("fz_events", sizeof(struct mg_event), 2, SOCKET_ID_ANY,
+					    RING_F_SC_DEQ);
+	FUZZ_CHECK(small_to_ctrl && small_events);
+	ctrl.now_ns = FUZZ_NOW_NS;
+	pool_baseline = rte_mempool_in_use_count(mg_dev.pool);
+	trace = getenv("FUZZ_WAN_TRACE") != NULL;
+	return 0;
+}
+
+/* ---- building the burst: each segment alone in its buffer, surroundings poisoned ---- */
+
+struct seg_buf {
+	void *addr;
+	size_t len;
+};
+
+static struct seg_buf segs[2 * MG_BURST];
+static unsigned int n_segs;
+
+static struct rte_mbuf *segment(const uint8_t *p, uint16_t len)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(mg_dev.pool);
+	uint8_t *d;
+
+	FUZZ_CHECK(m != NULL);
+	d = (uint8_t *)rte_pktmbuf_append(m, len);
+	FUZZ_CHECK(d != NULL);
+	memcpy(d, p, len);
+	segs[n_segs++] = (struct seg_buf){ m->buf_addr, m->buf_len };
+	ASAN_POISON_MEMORY_REGION(m->buf_addr, m->data_off);
+	ASAN_POISON_MEMORY_REGION(d + len, m->buf_len - m->data_off - len);
+	return m;
+}
+
+/* See the header: encrypt a data message in place as the holder of its keypair would. */
+static void seal_frame(uint8_t *f, size_t len)
+{
+	const size_t l3 = RTE_ETHER_HDR_LEN;
+	const struct mg_keypair *kp;
+	size_t end, off;
+	uint32_t index;
+	uint64_t counter;
+
+	if (len >= l3 + 20 && f[12] == 0x08 && f[13] == 0x00) {
+		end = l3 + ((size_t)f[l3 + 2] << 8 | f[l3 + 3]);
+		off = l3 + (f[l3] & 0xfu) * 4 + sizeof(struct rte_udp_hdr);
+	} else if (len >= l3 + 40 && f[12] == 0x86 && f[13] == 0xdd) {
+		end = l3 + 40 + ((size_t)f[l3 + 4] << 8 | f[l3 + 5]);
+		off = l3 + 40 + sizeof(struct rte_udp_hdr);
+	} else {
+		return;
+	}
+	if (end > len || off + MESSAGE_MINIMUM_LENGTH > end)
+		return;
+	memcpy(&index, f + off + 4, sizeof(index));
+	memcpy(&counter, f + off + 8, sizeof(counter));
+	kp = mg_dev.index[index & (MG_INDEX_SLOTS - 1)].keypair;
+	if (!kp || kp->local_index != index)
+		return;
+	aead_seal(f + off + MESSAGE_DATA_HEADER_SIZE, f + off + MESSAGE_DATA_HEADER_SIZE,
+		  end - off - MESSAGE_MINIMUM_LENGTH, NULL, 0, le64toh(counter), kp->recv_key);
+}
+
+/* The next frame of the burst, kept in burst_bytes as its mbuf got it. */
+static struct rte_mbuf *frame_mbuf(const uint8_t *in, uint16_t len, uint16_t flags)
+{
+	uint8_t *p = burst_bytes[burst_n];
+	bool chained = flags & WAN_FRAME_CHAINED;
+	struct rte_mbuf *m;
+
+	memcpy(p, in, len);
+	if (flags & WAN_FRAME_SEAL)
+		seal_frame(p, len);
+	m = segment(p, chained ? len / 2 : len);
+	if (chained)
+		FUZZ_CHECK(rte_pktmbuf_chain(m, segment(p + len / 2, len - len / 2)) == 0);
+	burst_len[burst_n] = len;
+	burst_mbuf[burst_n++] = m;
+	return m;
+}
+
+static void unpoison_segments(void)
+{
+	for (unsigned int i = 0; i < n_segs; i++)
+		ASAN_UNPOISON_MEMORY_REGION(segs[i].addr, segs[i].len);
+	n_segs = 0;
+}
+
+/* The data region of a single-segment mbuf only, while a consumer reads it. */
+static void poison_around(struct rte_mbuf *m)
+{
+	ASAN_POISON_MEMORY_REGION(m->buf_addr, m->data_off);
+	ASAN_POISON_MEMORY_REGION(rte_pktmbuf_mtod_offset(m, uint8_t *, m->data_len),
+				  m->buf_len - m->data_off - m->data_len);
+}
+
+static void unpoison(struct rte_mbuf *m)
+{
+	ASAN_UNPOISON_MEMORY_REGION(m->buf_addr, m->buf_len);
+}
+
+/* ---- per input ---- */
+
+static void reset(void)
+{
+	for (unsigned int k = 0; k < WAN_KEYPAIRS; k++) {
+		replay_init(&wan_kp_store[k].replay);
+		wan_kp_store[k].confirm_sent = 0;
+	}
+	for (unsigned int i = 0; i < WAN_PEERS; i++) {
+		struct mg_peer *p = &wan_peer_store[i];
+
+		p->last_tx_data_ns = p->last_rx_data_ns = p->last_rx_auth_ns = p->last_tx_any_ns = 0;
+		p->want_handshake = p->roam_pending = 0;
+		for (unsigned int w = 0; w < n_wan_workers; w++)
+			wan_workers[w].peer_rx_bytes[i] = 0;
+	}
+	memset(table, 0, sizeof(table)); /* neigh.c's */
+	memset(&mg_stats[rte_lcore_id()], 0, sizeof(mg_stats[0]));
+	inner_taken = n_delivered = burst_n = 0;
+	neighbour_updates = n_events = n_replies = 0;
+}
+
+/* Every packet of the burst has exactly one fate, and each fate is counted where it happened. */
+static void check_counters(uint16_t n, unsigned int to_ctrl_queued)
+{
+	const struct mg_lcore_stats *s = &mg_stats[rte_lcore_id()];
+	uint64_t dropped = 0;
+
+	for (int r = 0; r < MG_DROP_COUNT; r++) {
+		switch (r) {
+		case MG_DROP_WAN_NOT_IP:
+		case MG_DROP_WAN_BAD_IP:
+		case MG_DROP_WAN_NOT_OURS:
+		case MG_DROP_WAN_FRAGMENT:
+		case MG_DROP_WAN_BAD_UDP:
+		case MG_DROP_WG_BAD_MESSAGE:
+		case MG_DROP_CTRL_RING_FULL:
+		case MG_DROP_WG_UNKNOWN_INDEX:
+		case MG_DROP_WG_KEY_EXPIRED:
+		case MG_DROP_WG_AUTH_FAILED:
+		case MG_DROP_WG_REPLAY:
+		case MG_DROP_INNER_BAD_IP:
+		case MG_DROP_INNER_NOT_ALLOWED:
+			dropped += s->drops[r];
+			break;
+		case MG_DROP_INNER_TX_FULL:
+		case MG_DROP_INNER_DOWN:
+			break;
+		default: /* the encrypt path's and the control thread's reasons */
+			FUZZ_CHECK(s->drops[r] == 0);
+		}
+	}
+	FUZZ_CHECK(s->wan_rx == n);
+	FUZZ_CHECK(dropped + s->to_ctrl + s->keepalives_rx + s->decrypted == n);
+	FUZZ_CHECK(s->to_ctrl == to_ctrl_queued);
+	FUZZ_CHECK(s->decrypted == s->inner_tx + s->drops[MG_DROP_INNER_TX_FULL] +
+				   s->drops[MG_DROP_INNER_DOWN]);
+	FUZZ_CHECK(s->inner_tx == inner_taken);
+	FUZZ_CHECK(s->drops[MG_DROP_INNER_DOWN] == 0 || inner_mode == WAN_KNOB_INNER_DOWN);
+	FUZZ_CHECK(s->drops[MG_DROP_INNER_TX_FULL] == 0 || inner_mode == WAN_KNOB_INNER_FULL ||
+		   inner_mode == WAN_KNOB_INNER_HALF);
+	FUZZ_CHECK(s->wan_tx == 0 && s->inner_rx == 0 && s->encrypted == 0);
+}
+
+/* What the control thread receives: ARP, ND (ICMPv6 133-137) or a handshake message that
+ * ctrl/hs.c finds where decrypt.c left it (l2_len, l3_len, trimmed to the UDP payload). */
+static void control_frame(struct rte_mbuf *m)
+{
+	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	const uint8_t *l3 = (const uint8_t *)(eth + 1), *msg;
+	uint16_t type;
+
+	FUZZ_CHECK(m->nb_segs == 1 && m->data_len >= RTE_ETHER_HDR_LEN);
+	type = rte_be_to_cpu_16(eth->ether_type);
+	if (type == RTE_ETHER_TYPE_ARP) {
+		neigh_input(m);
+		return;
+	}
+	FUZZ_CHECK(type == RTE_ETHER_TYPE_IPV4 || type == RTE_ETHER_TYPE_IPV6);
+	FUZZ_CHECK(m->data_len >= RTE_ETHER_HDR_LEN + (type == RTE_ETHER_TYPE_IPV4 ? 20 : 40));
+	FUZZ_CHECK((l3[0] >> 4) == (type == RTE_ETHER_TYPE_IPV4 ? 4 : 6));
+	if (type == RTE_ETHER_TYPE_IPV6 && l3[6] == IPPROTO_ICMPV6) {
+		FUZZ_CHECK(m->data_len >= RTE_ETHER_HDR_LEN + 40 + 4 && l3[40] >= 133 && l3[40] <= 137);
+		neigh_input(m);
+		return;
+	}
+	FUZZ_CHECK(m->l2_len == RTE_ETHER_HDR_LEN && m->l3_len >= 20);
+	msg = l3 + m->l3_len + sizeof(struct rte_udp_hdr);
+	FUZZ_CHECK(msg <= rte_pktmbuf_mtod_offset(m, const uint8_t *, m->data_len));
+	switch (message_classify(msg, m->data_len - (size_t)(msg - (const uint8_t *)eth))) {
+	case MESSAGE_HANDSHAKE_INITIATION:
+	case MESSAGE_HANDSHAKE_RESPONSE:
+	case MESSAGE_HANDSHAKE_COOKIE:
+		break;
+	default:
+		FUZZ_CHECK(!"a non-handshake UDP payload on the control ring");
+	}
+	rte_pktmbuf_free(m); /* hs_input's part: see the header */
+}
+
+static void drain_to_ctrl(void)
+{
+	struct rte_mbuf *m;
+
+	while (rte_ring_dequeue(mg_dev.to_ctrl, (void **)&m) == 0) {
+		/* Read under poison as the control thread reads it; held by us while it does, so the
+		 * replies neigh.c allocates cannot land in a buffer still poisoned. */
+		poison_around(m);
+		rte_mbuf_refcnt_update(m, 1);
+		control_frame(m);
+		unpoison(m);
+		rte_pktmbuf_free(m);
+	}
+}
+
+/* neigh.c's answers: ARP replies and neighbour advertisements from our MAC. */
+static void drain_ctrl_tx(void)
+{
+	struct rte_mbuf *m;
+
+	while (rte_ring_dequeue(mg_dev.ctrl_tx, (void **)&m) == 0) {
+		const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+
+		FUZZ_CHECK(m->data_len >= RTE_ETHER_HDR_LEN + 28);
+		FUZZ_CHECK(memcmp(&eth->src_addr, wan_our_mac, RTE_ETHER_ADDR_LEN) == 0);
+		FUZZ_CHECK(eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP) ||
+			   eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6));
+		n_replies++;
+		rte_pktmbuf_free(m);
+	}
+}
+
+/* Events name one of our peers as it is; a confirmation is for its next keypair, once; a roam
+ * once per peer. */
+static void drain_events(void)
+{
+	unsigned int confirmed[WAN_PEERS] = { 0 }, roamed[WAN_PEERS] = { 0 };
+	struct mg_event ev;
+
+	while (rte_ring_dequeue_elem(mg_dev.events, &ev, sizeof(ev)) == 0) {
+		n_events++;
+		FUZZ_CHECK(ev.peer_id < WAN_PEERS && ev.peer == &wan_peer_store[ev.peer_id] &&
+			   ev.peer_gen == ev.peer->gen);
+		switch (ev.type) {
+		case MG_EV_KEYPAIR_CONFIRMED:
+			FUZZ_CHECK(ev.keypair == ev.peer->next && ++confirmed[ev.peer_id] == 1);
+			break;
+		case MG_EV_ROAMED:
+			FUZZ_CHECK(ev.keypair && ev.keypair->peer == ev.peer && ++roamed[ev.peer_id] == 1);
+			FUZZ_CHECK(ev.from.family == AF_INET || ev.from.family == AF_INET6);
+			break;
+		default:
+			FUZZ_CHECK(!"an event the decrypt path does not post");
+		}
+	}
+}
+
+static void print_trace(uint16_t n, const struct mg_worker *w)
+{
+	const struct mg_lcore_stats *s = &mg_stats[rte_lcore_id()];
+
+	fprintf(stderr, "fuzz_wan: %u frames, %s: to_ctrl %" PRIu64 ", decrypted %" PRIu64
+		", inner_tx %" PRIu64 ", keepalives %" PRIu64, n, aead_burst_backend_name(w->aead.backend),
+		s->to_ctrl, s->decrypted, s->inner_tx, s->keepalives_rx);
+	for (int r = 0; r < MG_DROP_COUNT; r++)
+		if (s->drops[r])
+			fprintf(stderr, ", %s %" PRIu64, mg_drop_names[r], s->drops[r]);
+	fprintf(stderr, "; events %u, neighbour replies %u, neighbours learnt %u\n", n_events,
+		n_replies, neighbour_updates);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct fuzz_in in = { data, size };
+	uint8_t knobs = fuzz_u8(&in);
+	struct rte_mbuf *pkts[MG_BURST];
+	struct mg_worker *w;
+	unsigned int in_use;
+	uint16_t n = 0;
+
+	reset();
+	inner_mode = knobs & 3u;
+	mg_dev.to_ctrl = knobs & WAN_KNOB_CTRL_SMALL ? small_to_ctrl : ring_to_ctrl;
+	mg_dev.events = knobs & WAN_KNOB_EVENTS_SMALL ? small_events : ring_events;
+	w = &wan_workers[(knobs >> WAN_KNOB_BACKEND_SHIFT) % n_wan_workers];
+	while (n < MG_BURST && fuzz_left(&in)) {
+		uint16_t hdr = fuzz_u16(&in), len = (uint16_t)(hdr & WAN_FRAME_LEN_MASK);
+
+		if (len > in.n)
+			len = (uint16_t)in.n;
+		pkts[n++] = frame_mbuf(in.p, len, hdr);
+		in.p += len;
+		in.n -= len;
+	}
+
+	decrypt_burst(w, pkts, n);
+
+	/* Everything decrypt_burst freed is back in the pool: unpoisoned before anyone allocates. */
+	unpoison_segments();
+	check_counters(n, rte_ring_count(mg_dev.to_ctrl));
+	drain_to_ctrl();
+	drain_ctrl_tx();
+	drain_events();
+	if (trace)
+		print_trace(n, w);
+	in_use = rte_mempool_in_use_count(mg_dev.pool);
+	if (in_use != pool_baseline) {
+		fprintf(stderr, "fuzz_wan: mbuf leak: %u in use after the input, %u before\n", in_use,
+			pool_baseline);
+		abort();
+	}
+	return 0;
+}
