@@ -4,8 +4,17 @@
  * to /run/meshgate/<interface>.prom (written to a temporary file and renamed, so a reader never sees
  * half a file; node_exporter's textfile collector reads it as is). Every drop reason is there, at 0
  * until it happens, so a dashboard can be built before anything goes wrong.
+ *
+ * The control thread only formats the text (into memory); a thread of its own writes the file.
+ * File systems can block: with /run on ext4 mounted -o discard (as on some VMs), the rename that
+ * frees the old file's blocks waited for a synchronous discard and held the control thread, and so
+ * handshakes, timers and the UAPI socket, for 3-8 s (seen under the flood test). If the writer is
+ * still busy a second later, the newer text replaces the unwritten one.
  */
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 
 #include "counters.h"
@@ -18,11 +27,58 @@
 
 static char path[256], tmp_path[264];
 
+/* The hand-over to the writer: the newest text not yet written, or NULL. */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
+static char *pending;
+static size_t pending_len;
+static bool stopping, writer_running;
+static pthread_t writer;
+
+static void write_file(const char *text, size_t len)
+{
+	FILE *f = fopen(tmp_path, "w");
+
+	if (!f)
+		return;
+	fwrite(text, 1, len, f);
+	if (fclose(f) == 0)
+		rename(tmp_path, path);
+}
+
+static void *writer_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&lock);
+	for (;;) {
+		char *text;
+		size_t len;
+
+		while (!pending && !stopping)
+			pthread_cond_wait(&wake, &lock);
+		if (stopping)
+			break;
+		text = pending;
+		len = pending_len;
+		pending = NULL;
+		pthread_mutex_unlock(&lock);
+		write_file(text, len);
+		free(text);
+		pthread_mutex_lock(&lock);
+	}
+	pthread_mutex_unlock(&lock);
+	return NULL;
+}
+
 void stats_init(const char *ifname)
 {
 	mkdir(STATS_DIR, 0755);
 	snprintf(path, sizeof(path), STATS_DIR "/%s.prom", ifname);
 	snprintf(tmp_path, sizeof(tmp_path), "%s.tmp", path);
+	stopping = false;
+	writer_running = pthread_create(&writer, NULL, writer_main, NULL) == 0;
+	if (writer_running)
+		pthread_setname_np(writer, "mg-stats");
 }
 
 static uint64_t sum(size_t offset)
@@ -102,19 +158,39 @@ static void write_ctrl(FILE *f)
 
 void stats_write(void)
 {
+	char *text = NULL;
+	size_t len = 0;
 	FILE *f;
 
-	if (!path[0] || !(f = fopen(tmp_path, "w")))
+	if (!path[0] || !writer_running || !(f = open_memstream(&text, &len)))
 		return;
 	write_packets(f);
 	write_peers(f);
 	write_ctrl(f);
-	if (fclose(f) == 0)
-		rename(tmp_path, path);
+	if (fclose(f) != 0) {
+		free(text);
+		return;
+	}
+	pthread_mutex_lock(&lock);
+	free(pending);
+	pending = text;
+	pending_len = len;
+	pthread_cond_signal(&wake);
+	pthread_mutex_unlock(&lock);
 }
 
 void stats_fini(void)
 {
+	if (writer_running) {
+		pthread_mutex_lock(&lock);
+		stopping = true;
+		pthread_cond_signal(&wake);
+		pthread_mutex_unlock(&lock);
+		pthread_join(writer, NULL);
+		writer_running = false;
+	}
+	free(pending);
+	pending = NULL;
 	if (path[0]) {
 		remove(path);
 		path[0] = 0;

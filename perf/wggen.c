@@ -8,6 +8,8 @@
  *   wggen sink       handshake, then open and count what the DUT encrypted toward us (encrypt path)
  *   wggen send-plain plaintext datagrams into the DUT's inner side (encrypt path)
  *   wggen keys       the public keys of --peers N generator peers derived from --key, one a line
+ *   wggen flood      handshake and garbage floods at a listener, raw frames with spoofed sources
+ *                    (wggen_flood.c; `wggen flood --help`)
  *
  * With --peers N the generator is N WireGuard peers at once (a socket, a session and an inner
  * address each; bursts go to them in turn), which the DUT must know: `wggen keys` tells it whom.
@@ -111,9 +113,10 @@ static int read_key(uint8_t key[32], const char *arg)
 	return keyenc_from_base64(key, text, n);
 }
 
-static void usage(void)
+static void usage_to(FILE *out, int status)
 {
 	fputs("usage: wggen send|recv|sink|send-plain|keys [options]\n"
+	      "       wggen flood [options]  (handshake and garbage floods; wggen flood --help)\n"
 	      "  peer:  --key B64|@FILE --peer-pub B64 --local IP:PORT --endpoint IP:PORT\n"
 	      "         [--respond] [--hs-timeout S] [--no-handshake] [--peers N]\n"
 	      "         [--endpoint-per-peer] (peer p: key derived from --key, port --local's + p,\n"
@@ -123,8 +126,13 @@ static void usage(void)
 	      "         [--no-gso] (send: never batch same-size messages as one UDP GSO send)\n"
 	      "  count: --bind IP:PORT (recv) [--wire] [--count N] [--idle S] [--timeout S]\n"
 	      "  both:  --ctl PATH (counter listens, sender asks) --run-id N --dut NAME\n"
-	      "         [--path decrypt|encrypt] (the record's label; default by mode)\n", stderr);
-	exit(2);
+	      "         [--path decrypt|encrypt] (the record's label; default by mode)\n", out);
+	exit(status);
+}
+
+static void usage(void)
+{
+	usage_to(stderr, 2);
 }
 
 enum { O_KEY = 256, O_PEER, O_LOCAL, O_EP, O_RESPOND, O_HST, O_NOHS, O_SIZE, O_FLOWS, O_RATE,
@@ -479,6 +487,11 @@ int main(int argc, char **argv)
 
 	if (sodium_init() < 0)
 		return 1;
+	if (argc >= 2 && strcmp(argv[1], "flood") == 0)
+		return wggen_flood_main(argc - 1, argv + 1);
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "help") == 0)
+			usage_to(stdout, 0);
 	parse(&o, argc, argv);
 	if (strcmp(o.mode, "send") == 0)
 		return mode_send(&o);

@@ -6,6 +6,7 @@
  *   wggen_hs.c   the handshake, initiator and responder, on meshgate's lib/
  *   wggen_tx.c   load: encrypted transport packets (decrypt path) or plaintext (encrypt path)
  *   wggen_rx.c   counting what a DUT delivered: a plain UDP receiver or a decrypting one
+ *   wggen_flood.c `wggen flood`: handshake and garbage floods as raw frames with spoofed sources
  *
  * Every generated inner packet is IPv4/UDP and carries a stamp (struct wggen_stamp) at the start of
  * its UDP payload. The counter counts only stamps of its run and of the measurement phase, so what
@@ -123,5 +124,8 @@ int wggen_count(struct wggen_link *links, unsigned int n_links, const struct wgg
 /* The sender's side of ctl_path: ask the counter for its result (waits for it to drain). */
 int wggen_ctl_query(const char *ctl_path, uint32_t run_id, uint64_t expect,
 		    struct wggen_rx_result *r, double timeout_s);
+
+/* wggen_flood.c: `wggen flood` (argv[0] is "flood"); its own options, see its --help. */
+int wggen_flood_main(int argc, char **argv);
 
 #endif
