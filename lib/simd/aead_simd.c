@@ -83,27 +83,42 @@ static unsigned int simd_steps(const struct aead_burst_op *op)
 #define CAL_LONG    1420 /* the size that matters most; the model is linear beyond */
 #define CAL_SHORT   64
 #define CAL_MAX_LEN 9216 /* past jumbo frames: no split_min below means never */
-#define CAL_REPEATS 24	 /* the fastest repeat counts: the others met an interruption */
+#define CAL_REPEATS 32	 /* the fastest repeat counts: the others met an interruption */
 
-/* The fastest of CAL_REPEATS seals of n packets of len bytes, in TSC ticks. */
-static uint64_t cal_time(struct simd_ctx *c, bool lanes, struct aead_burst_op *ops,
-			 struct aead_burst_op **opp, unsigned int n, uint32_t len)
+enum { CAL_LANES_LONG, CAL_IPSEC_SHORT, CAL_IPSEC_LONG, CAL_N };
+
+/*
+ * The fastest of CAL_REPEATS seals of the CAL_PACKETS packets, in TSC ticks: in the lanes at
+ * CAL_LONG bytes, by intel-ipsec-mb at CAL_SHORT and at CAL_LONG. The three take turns, so a
+ * change of clock speed or a busy neighbour meets them alike (at 1420 bytes the lanes and the
+ * library are within a few percent of each other on some hosts); a first round warms up.
+ */
+static void cal_times(struct simd_ctx *c, struct aead_burst_op *ops, struct aead_burst_op **opp,
+		      uint64_t best[CAL_N])
 {
-	uint64_t best = UINT64_MAX;
+	static const struct {
+		bool lanes;
+		uint32_t len;
+	} what[CAL_N] = { { true, CAL_LONG }, { false, CAL_SHORT }, { false, CAL_LONG } };
 
-	for (unsigned int i = 0; i < n; i++)
-		ops[i].len = len;
-	for (unsigned int r = 0; r < CAL_REPEATS; r++) {
-		uint64_t t0 = __rdtsc(), t;
+	for (unsigned int w = 0; w < CAL_N; w++)
+		best[w] = UINT64_MAX;
+	for (unsigned int r = 0; r <= CAL_REPEATS; r++) {
+		for (unsigned int w = 0; w < CAL_N; w++) {
+			uint64_t t0, t;
 
-		if (lanes)
-			c->lvl->seal(opp, n);
-		else
-			c->ipsec.impl->seal(&c->ipsec, ops, n);
-		t = __rdtsc() - t0;
-		best = t < best ? t : best;
+			for (unsigned int i = 0; i < CAL_PACKETS; i++)
+				ops[i].len = what[w].len;
+			t0 = __rdtsc();
+			if (what[w].lanes)
+				c->lvl->seal(opp, CAL_PACKETS);
+			else
+				c->ipsec.impl->seal(&c->ipsec, ops, CAL_PACKETS);
+			t = __rdtsc() - t0;
+			if (r > 0 && t < best[w])
+				best[w] = t;
+		}
 	}
-	return best;
 }
 
 /* Measure the cost model's constants on this machine (see the top comment); false if it could
@@ -114,7 +129,7 @@ static bool simd_calibrate(struct simd_ctx *c)
 	static const uint8_t key[AEAD_KEY_SIZE];
 	struct aead_burst_op ops[CAL_PACKETS], *opp[CAL_PACKETS];
 	uint8_t *buf = calloc(CAL_PACKETS, CAL_LONG + AEAD_TAG_SIZE);
-	uint64_t lane_ticks, ipsec_short, ipsec_long, rounds;
+	uint64_t t[CAL_N], rounds = (uint64_t)CAL_PACKETS * (1 + (CAL_LONG + 63) / 64) >> c->lvl->lanes_log2;
 	struct aead_simd_costs *k = &c->costs;
 
 	if (buf == NULL)
@@ -126,19 +141,16 @@ static bool simd_calibrate(struct simd_ctx *c)
 						 .tag = p + CAL_LONG };
 		opp[i] = &ops[i];
 	}
-	cal_time(c, true, ops, opp, CAL_PACKETS, CAL_LONG); /* warm: caches, clocks */
-	lane_ticks = cal_time(c, true, ops, opp, CAL_PACKETS, CAL_LONG);
-	ipsec_short = cal_time(c, false, ops, opp, CAL_PACKETS, CAL_SHORT);
-	ipsec_long = cal_time(c, false, ops, opp, CAL_PACKETS, CAL_LONG);
+	cal_times(c, ops, opp, t);
 	free(buf);
-	rounds = (uint64_t)CAL_PACKETS * simd_steps(&ops[0]) / lanes;
-	k->step = (uint32_t)(lane_ticks / rounds);
-	k->c1_x1000 = ipsec_long > ipsec_short ?
-		(uint32_t)((ipsec_long - ipsec_short) * 1000 / CAL_PACKETS / (CAL_LONG - CAL_SHORT)) : 0;
-	k->c0 = (uint32_t)(ipsec_short / CAL_PACKETS);
+	k->step = (uint32_t)(t[CAL_LANES_LONG] / rounds);
+	k->c1_x1000 = t[CAL_IPSEC_LONG] > t[CAL_IPSEC_SHORT] ?
+		(uint32_t)((t[CAL_IPSEC_LONG] - t[CAL_IPSEC_SHORT]) * 1000 / CAL_PACKETS / (CAL_LONG - CAL_SHORT)) : 0;
+	k->c0 = (uint32_t)(t[CAL_IPSEC_SHORT] / CAL_PACKETS);
 	k->c0 = k->c0 > CAL_SHORT * k->c1_x1000 / 1000 ? k->c0 - CAL_SHORT * k->c1_x1000 / 1000 : 0;
+	/* A lane's cost steps up at 64 j + 1 bytes, where it is worst against the library's. */
 	k->split_min = UINT32_MAX;
-	for (uint32_t len = 0; len <= CAL_MAX_LEN; len += 64)
+	for (uint32_t len = 1; len <= CAL_MAX_LEN; len += 64)
 		if ((uint64_t)k->step * (1 + (len + 63) / 64) / lanes >= k->c0 + (uint64_t)len * k->c1_x1000 / 1000) {
 			k->split_min = len;
 			break;
@@ -238,10 +250,18 @@ static unsigned int simd_run(struct aead_burst *ab, struct aead_burst_op *ops, u
 			lmax = ops[base + i].len > lmax ? ops[base + i].len : lmax;
 		}
 		/*
-		 * Equal lengths below split_min (where the model never picks intel-ipsec-mb for a
-		 * balanced burst): nothing to sort or choose.
+		 * Equal lengths: below split_min the model keeps them all in the lanes, from it on it
+		 * gives them all to intel-ipsec-mb (a lane loses per packet), in the burst's own
+		 * order. Only mixed lengths are sorted and costed.
 		 */
-		if (lmin != lmax || lmax >= c->costs.split_min) {
+		if (lmin == lmax && lmax >= c->costs.split_min) {
+			if (open)
+				ok += c->ipsec.impl->open(&c->ipsec, &ops[base], m);
+			else
+				c->ipsec.impl->seal(&c->ipsec, &ops[base], m);
+			continue;
+		}
+		if (lmin != lmax) {
 			simd_sort(opp, m);
 			if (c->split)
 				k = simd_choose(c, opp, m);
