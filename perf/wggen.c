@@ -54,6 +54,20 @@ uint64_t wggen_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+void wggen_sleep_until(uint64_t t)
+{
+	uint64_t now = wggen_now_ns();
+
+	/* Sleep for long waits only: nanosleep overshoots by ~60 us, which would cap the rate. */
+	if (t > now + 200000) {
+		struct timespec ts = { 0, (long)(t - now - 100000) };
+
+		nanosleep(&ts, NULL);
+	}
+	while (wggen_now_ns() < t)
+		__builtin_ia32_pause();
+}
+
 int wggen_parse_addr(struct sockaddr_in *sa, const char *text)
 {
 	char host[64];

@@ -93,6 +93,8 @@ struct wggen_rx_result {
 };
 
 uint64_t wggen_now_ns(void);
+/* Pace to t (wggen_now_ns): sleep for long waits, then spin. */
+void wggen_sleep_until(uint64_t t);
 int wggen_parse_addr(struct sockaddr_in *sa, const char *text);
 int wggen_udp_socket(const struct sockaddr_in *local, bool big_buffers);
 

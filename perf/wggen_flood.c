@@ -878,19 +878,6 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-static void sleep_until(uint64_t t)
-{
-	uint64_t now = wggen_now_ns();
-
-	if (t > now + 200000) {
-		struct timespec ts = { 0, (long)(t - now - 100000) };
-
-		nanosleep(&ts, NULL);
-	}
-	while (wggen_now_ns() < t)
-		__builtin_ia32_pause();
-}
-
 static void accepted(struct flood *fl, unsigned int i)
 {
 	fl->st.sent++;
@@ -940,7 +927,7 @@ static void run(struct flood *fl)
 			double due = (double)(now - t0) * 1e-9 * fl->o.rate - (double)seq;
 
 			if (due < 1) {
-				sleep_until(t0 + (uint64_t)((double)(seq + 1) * 1e9 / fl->o.rate));
+				wggen_sleep_until(t0 + (uint64_t)((double)(seq + 1) * 1e9 / fl->o.rate));
 				drain_rx(fl);
 				continue;
 			}

@@ -99,20 +99,6 @@ static void pacer_start(struct pacer *pc, const struct wggen_load *l)
 	pc->end = l->count ? UINT64_MAX : pc->measure_t0 + (uint64_t)(l->duration_s * 1e9);
 }
 
-static void sleep_until(uint64_t t)
-{
-	uint64_t now = wggen_now_ns();
-
-	/* Sleep for long waits only: nanosleep overshoots by ~60 us, which would cap the rate. */
-	if (t > now + 200000) {
-		struct timespec ts = { 0, (long)(t - now - 100000) };
-
-		nanosleep(&ts, NULL);
-	}
-	while (wggen_now_ns() < t)
-		__builtin_ia32_pause();
-}
-
 /* How many packets to send now (0: done), after waiting for the first of them to be due. */
 static unsigned int pacer_next(struct pacer *pc, enum wggen_phase *phase)
 {
@@ -124,7 +110,7 @@ static unsigned int pacer_next(struct pacer *pc, enum wggen_phase *phase)
 		double due;
 
 		if (due_at > now)
-			sleep_until(due_at);
+			wggen_sleep_until(due_at);
 		now = wggen_now_ns();
 		due = (double)(now - pc->t0) * 1e-9 * l->rate - (double)pc->seq + 1;
 		n = due < 1 ? 1 : due > WGGEN_BURST ? WGGEN_BURST : (uint64_t)due;
