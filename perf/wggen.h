@@ -93,6 +93,8 @@ struct wggen_rx_result {
 };
 
 uint64_t wggen_now_ns(void);
+/* The checksum of a 20-byte IPv4 header (its checksum field zero), host order. */
+uint16_t wggen_ip4_checksum(const uint8_t *h);
 /* Pace to t (wggen_now_ns): sleep for long waits, then spin. */
 void wggen_sleep_until(uint64_t t);
 int wggen_parse_addr(struct sockaddr_in *sa, const char *text);

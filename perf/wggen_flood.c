@@ -188,17 +188,6 @@ static uint16_t get16(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
-static uint16_t ip4_checksum(const uint8_t *h)
-{
-	uint32_t sum = 0;
-
-	for (int i = 0; i < 20; i += 2)
-		sum += (uint32_t)h[i] << 8 | h[i + 1];
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
 static uint32_t source_addr(const struct flood *fl, uint32_t j)
 {
 	return htonl(ntohl(fl->o.src_base.s_addr) + j);
@@ -226,7 +215,7 @@ static void put_ip4(uint8_t *p, uint16_t total_len, uint8_t proto, uint32_t src,
 	put16(p + 10, 0);
 	memcpy(p + 12, &src, 4);
 	memcpy(p + 16, &dst, 4);
-	put16(p + 10, ip4_checksum(p));
+	put16(p + 10, wggen_ip4_checksum(p));
 }
 
 /* Ethernet + IPv4 + UDP (checksum 0) from source j to the listener; the payload is left to the

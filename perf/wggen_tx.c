@@ -33,17 +33,6 @@ int wggen_inner_len(const struct wggen_load *l, uint64_t seq)
 	return l->size ? l->size : (int)wggen_imix_len(seq);
 }
 
-static uint16_t ip_checksum(const uint8_t *h)
-{
-	uint32_t sum = 0;
-
-	for (int i = 0; i < 20; i += 2)
-		sum += (uint32_t)h[i] << 8 | h[i + 1];
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
 static void put16(uint8_t *p, uint16_t v)
 {
 	p[0] = v >> 8;
@@ -75,7 +64,7 @@ void wggen_build_inner(uint8_t *pkt, int len, const struct wggen_load *l, uint64
 	put16(pkt + 10, 0);
 	memcpy(pkt + 12, &src, 4);
 	memcpy(pkt + 16, &l->inner_dst, 4);
-	put16(pkt + 10, ip_checksum(pkt));
+	put16(pkt + 10, wggen_ip4_checksum(pkt));
 	put16(pkt + 20, sport);
 	put16(pkt + 22, l->dport);
 	put16(pkt + 24, (uint16_t)(len - 20));
