@@ -25,7 +25,8 @@ static unsigned int wan_ifindex, inner_ifindex;
 static char inner_name[IF_NAMESIZE];
 
 /* Kernel-backed ports (AF_XDP, AF_PACKET) report the link of their interface through its flags:
- * up and with carrier. Others (a NIC's own driver) report it through the ethdev. */
+ * up and with carrier. Others (a NIC's own driver) report it through the ethdev; one that cannot
+ * say counts as up, so that a driver without link reporting never stops traffic. */
 static bool wan_link_up(void)
 {
 	struct rte_eth_link link;
@@ -38,7 +39,7 @@ static bool wan_link_up(void)
 			return false;
 		return (ifr.ifr_flags & IFF_UP) && (ifr.ifr_flags & IFF_RUNNING);
 	}
-	return rte_eth_link_get_nowait(mg_dev.wan_port, &link) == 0 && link.link_status == RTE_ETH_LINK_UP;
+	return rte_eth_link_get_nowait(mg_dev.wan_port, &link) != 0 || link.link_status == RTE_ETH_LINK_UP;
 }
 
 void health_init(const char *inner)
