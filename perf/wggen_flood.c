@@ -321,6 +321,23 @@ static uint8_t other_proto(struct flood *fl, bool v6)
 	}
 }
 
+/* A well-formed IPv4/UDP frame of random length and payload (the garbage variants that are
+ * foreign only by destination address or port); returns the frame's length. */
+static size_t garbage_udp4(struct flood *fl, uint8_t *f, size_t room, uint32_t src, uint32_t dst,
+			   uint16_t dport)
+{
+	uint8_t *l3 = put_eth(fl, f, ETH_P_IP);
+	size_t l3len = 28 + rnd_below(fl, (uint32_t)(room - 28 + 1));
+
+	memcpy(l3 + 28, rnd_bytes(fl), l3len - 28);
+	put_ip4(l3, (uint16_t)l3len, IPPROTO_UDP, src, dst, 0);
+	put16(l3 + 20, fl->o.src_port);
+	put16(l3 + 22, dport);
+	put16(l3 + 24, (uint16_t)(l3len - 20));
+	put16(l3 + 26, 0);
+	return ETH_HDR + l3len;
+}
+
 static size_t frame_garbage_raw(struct flood *fl, uint8_t *f, enum expect *e)
 {
 	size_t room = fl->mtu; /* bytes after the Ethernet header */
@@ -400,16 +417,8 @@ static size_t frame_garbage_raw(struct flood *fl, uint8_t *f, enum expect *e)
 		do
 			other = (uint32_t)rnd64(fl);
 		while (other == dst);
-		l3 = put_eth(fl, f, ETH_P_IP);
-		l3len = 28 + rnd_below(fl, (uint32_t)(room - 28 + 1));
-		memcpy(l3 + 28, rnd_bytes(fl), l3len - 28);
-		put_ip4(l3, (uint16_t)l3len, IPPROTO_UDP, src, other, 0);
-		put16(l3 + 20, fl->o.src_port);
-		put16(l3 + 22, port);
-		put16(l3 + 24, (uint16_t)(l3len - 20));
-		put16(l3 + 26, 0);
 		*e = E_NOT_OURS;
-		return ETH_HDR + l3len;
+		return garbage_udp4(fl, f, room, src, other, port);
 	}
 	case R_UDP_BADLEN: {
 		uint16_t ulen;
@@ -435,16 +444,8 @@ static size_t frame_garbage_raw(struct flood *fl, uint8_t *f, enum expect *e)
 		do
 			other = (uint16_t)rnd64(fl);
 		while (other == port);
-		l3 = put_eth(fl, f, ETH_P_IP);
-		l3len = 28 + rnd_below(fl, (uint32_t)(room - 28 + 1));
-		memcpy(l3 + 28, rnd_bytes(fl), l3len - 28);
-		put_ip4(l3, (uint16_t)l3len, IPPROTO_UDP, src, dst, 0);
-		put16(l3 + 20, fl->o.src_port);
-		put16(l3 + 22, other);
-		put16(l3 + 24, (uint16_t)(l3len - 20));
-		put16(l3 + 26, 0);
 		*e = E_NOT_OURS;
-		return ETH_HDR + l3len;
+		return garbage_udp4(fl, f, room, src, dst, other);
 	}
 	case R_IP6_SHORT:
 		l3 = put_eth(fl, f, ETH_P_IPV6);
