@@ -2,29 +2,37 @@
 # SPDX-License-Identifier: MIT
 # Crypto benchmark: builds bench_crypto (release, in build-bench/ unless BUILD_DIR is set), runs it
 # pinned to one CPU and writes perf/results/bench_crypto.{json,md,dat,png}.
-#   scripts/bench-crypto.sh [--quick] [--cpu N]
+#   scripts/bench-crypto.sh [--quick] [--cpu N] [--build-only]
 # The results are generated output; the JSON records have backend, op, size, pps, gbps (Gbit/s of
 # payload) and cpb (TSC ticks per payload byte; the TSC is calibrated, no hardware counters).
+# --build-only: configure and build bench_crypto, run nothing (tests/test_bench_scripts.sh).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$root/build-bench}
 out=$root/perf/results
 args=()
+build_only=0
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) args+=(--quick) ;;
     --cpu) args+=(--cpu "$2"); shift ;;
-    -h|--help) sed -n '3,8p' "$0"; exit 0 ;;
+    --build-only) build_only=1 ;;
+    -h|--help) sed -n '3,9p' "$0"; exit 0 ;;
     *) echo "bench-crypto: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
 done
 
-if [ ! -d "$build" ]; then
-  meson setup "$build" "$root" --buildtype=release -Ddataplane=disabled >/dev/null
+# build-bench/ is shared with scripts/bench.sh: bench_tree (scripts/bench-tree.sh) keeps it
+# configured for both. bench_crypto builds in any configuration of it, so nothing is asked for here.
+. "$root/scripts/bench-tree.sh"
+bench_tree "$build" "$root"
+bench_tree_ninja "$build" perf/bench_crypto
+if [ "$build_only" = 1 ]; then
+  echo "bench-crypto: built $build/perf/bench_crypto"
+  exit 0
 fi
-ninja -C "$build" perf/bench_crypto >/dev/null
 mkdir -p "$out"
 "$build/perf/bench_crypto" "${args[@]}" --out "$out"
 

@@ -6,11 +6,17 @@
  *  - the lane ChaCha20 and Poly1305 against libsodium for lengths 0..9000;
  *  - differential: random bursts (1..64 packets, lengths 0..9000 weighted toward 0..128 and about
  *    1420, random keys and counters) sealed and opened, tampered tags and ciphertexts, in place and
- *    out of place mixed in a burst, against libsodium; guard bytes around every output.
+ *    out of place mixed in a burst, against libsodium; guard bytes around every output;
+ *  - the split to intel-ipsec-mb fixed by length (aead_simd_fix_split) on and off, so that it is
+ *    covered here whatever the cost model measures on this host (test_split_fixed).
+ * Every output a backend must write is preset to something else first, open's ok flag to the
+ * wrong verdict, so a backend that leaves one alone fails.
  * MG_SIMD_TEST_BURSTS sets the number of random bursts (default 100000, or 10000 when built with
- * AddressSanitizer, which is ~10x slower), MG_SIMD_TEST_SEED the base seed. A failing burst prints
- * the seed that reproduces it.
+ * AddressSanitizer, which is ~10x slower; the split test takes at most 300 of them per level and
+ * threshold), MG_SIMD_TEST_SEED the base seed. A failing burst prints the seed and count that
+ * reproduce it.
  */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -137,6 +143,10 @@ static unsigned int kat_run(unsigned int l, const struct kat *k, unsigned int n,
 
 		if (!k[i].valid)
 			continue;
+		/* outputs preset to what seal must overwrite */
+		memset(out[i], 0xa5, k[i].len);
+		for (unsigned int j = 0; j < 16; j++)
+			tags[i][j] = (uint8_t)~k[i].tag[j];
 		if (n0[i] == 0)
 			lv->impl->seal(&level_ab[l], &op, 1);
 		else
@@ -153,7 +163,8 @@ static unsigned int kat_run(unsigned int l, const struct kat *k, unsigned int n,
 						.src = k[i].ct,
 						.dst = out[i],
 						.tag = tags[i],
-						.len = (uint32_t)k[i].len};
+						.len = (uint32_t)k[i].len,
+						.ok = !k[i].valid /* the wrong verdict */};
 		expect_ok += k[i].valid;
 	}
 	got = lv->open(ops, n, n0);
@@ -175,7 +186,7 @@ static unsigned int kat_run(unsigned int l, const struct kat *k, unsigned int n,
 		memcpy(tags[i], k[i].tag, 16);
 		tags[i][(i / 8) % 16] ^= (uint8_t)(1u << (i % 8));
 		memset(out[i], 0xa5, k[i].len);
-		ops[i].ok = true;
+		ops[i].ok = true; /* the wrong verdict */
 	}
 	got = lv->open(ops, n, n0);
 	CHECK(got == 0, "%s %s tampered burst: %u verified", lv->name, what, got);
@@ -448,27 +459,161 @@ static bool guard_ok(const uint8_t *buf, uint32_t len)
 
 static unsigned long diff_fail;
 
-static void burst_fail(const char *lvl, uint64_t seed, const char *what, unsigned int i)
+/* rerun: the MG_SIMD_TEST_SEED and MG_SIMD_TEST_BURSTS that repeat the failing burst first. */
+static void burst_fail(const char *lvl, const char *via, uint64_t rerun_seed,
+		       unsigned long rerun_bursts, const char *what, unsigned int i)
 {
-	CHECK(0,
-	      "%s: burst seed %llu: %s (packet %u); rerun with MG_SIMD_TEST_SEED=%llu "
-	      "MG_SIMD_TEST_BURSTS=1",
-	      lvl, (unsigned long long)seed, what, i, (unsigned long long)seed);
+	CHECK(0, "%s%s: %s (packet %u); rerun with MG_SIMD_TEST_SEED=%llu MG_SIMD_TEST_BURSTS=%lu",
+	      lvl, via, what, i, (unsigned long long)rerun_seed, rerun_bursts);
 	diff_fail++;
+}
+
+/* A random packet of len bytes (key sometimes shared with p[-1], as for one peer) and what
+ * libsodium makes of it. */
+static void pkt_make(struct pkt *p, bool first, struct test_rng *r, uint32_t len)
+{
+	uint8_t nonce[12] = {0};
+	unsigned long long tl;
+
+	if (!first && (test_rng_next(r) & 3) == 0)
+		memcpy(p->key, p[-1].key, 32);
+	else
+		test_rng_bytes(r, p->key, 32);
+	p->counter = test_rng_next(r);
+	if (test_rng_next(r) & 1)
+		p->counter >>= 40; /* small counters too */
+	p->len = len;
+	p->inplace = test_rng_next(r) & 1;
+	p->tamper = (test_rng_next(r) & 7) == 0;
+	test_rng_bytes(r, p->pt, p->len);
+	le64(nonce + 4, p->counter);
+	crypto_aead_chacha20poly1305_ietf_encrypt_detached(p->ct, p->rtag, &tl, p->pt, p->len, NULL, 0,
+							   NULL, nonce, p->key);
+}
+
+/*
+ * p[0..n) sealed through ab (NULL: the level's lanes alone, lv->seal), then libsodium's
+ * ciphertexts opened, the p[i].tamper ones with one bit of the tag or ciphertext flipped. Checked
+ * against libsodium: ciphertext and tag; each verdict (ok is preset to the wrong one, so a backend
+ * that leaves it alone fails), the plaintext or a wiped dst, the count; nothing written outside
+ * dst. Outputs are preset too (0xa5, the tag to libsodium's inverted).
+ */
+static void burst_check(const struct level *lv, struct aead_burst *ab, const char *via,
+			struct pkt *p, struct aead_burst_op *ops, unsigned int n, struct test_rng *r,
+			uint64_t rerun_seed, unsigned long rerun_bursts)
+{
+	unsigned int expect = 0, got;
+
+#define FAIL(what, i) burst_fail(lv->name, via, rerun_seed, rerun_bursts, what, i)
+	/* seal */
+	for (unsigned int i = 0; i < n; i++) {
+		uint8_t *w = p[i].buf + GUARD;
+
+		guard_set(p[i].buf, p[i].len);
+		if (p[i].inplace)
+			memcpy(w, p[i].pt, p[i].len);
+		else
+			memset(w, 0xa5, p[i].len);
+		for (unsigned int j = 0; j < 16; j++)
+			p[i].tag[j] = (uint8_t)~p[i].rtag[j];
+		ops[i] = (struct aead_burst_op){.key = p[i].key,
+						.counter = p[i].counter,
+						.src = p[i].inplace ? w : p[i].pt,
+						.dst = w,
+						.tag = p[i].tag,
+						.len = p[i].len};
+	}
+	if (ab != NULL)
+		lv->impl->seal(ab, ops, n);
+	else
+		lv->seal(ops, n, NULL);
+	for (unsigned int i = 0; i < n; i++) {
+		if (memcmp(p[i].buf + GUARD, p[i].ct, p[i].len) != 0)
+			FAIL("seal ciphertext differs", i);
+		if (memcmp(p[i].tag, p[i].rtag, 16) != 0)
+			FAIL("seal tag differs", i);
+		if (!guard_ok(p[i].buf, p[i].len))
+			FAIL("seal wrote outside dst", i);
+	}
+	/* open libsodium's output, some tampered */
+	for (unsigned int i = 0; i < n; i++) {
+		uint8_t *w = p[i].buf + GUARD;
+
+		guard_set(p[i].buf, p[i].len);
+		memcpy(p[i].tag, p[i].rtag, 16);
+		if (p[i].inplace)
+			memcpy(w, p[i].ct, p[i].len);
+		else
+			memset(w, 0xa5, p[i].len);
+		ops[i] = (struct aead_burst_op){.key = p[i].key,
+						.counter = p[i].counter,
+						.src = p[i].inplace ? w : p[i].ct,
+						.dst = w,
+						.tag = p[i].tag,
+						.len = p[i].len,
+						.ok = p[i].tamper /* the wrong verdict */};
+		p[i].flip_bit = 0;
+		if (p[i].tamper) {
+			/* flip one bit of the tag or, when there is one, of the ciphertext */
+			uint64_t x = test_rng_next(r);
+
+			if (p[i].len && (x & 1)) {
+				p[i].flip_pos = (uint32_t)((x >> 8) % p[i].len);
+				p[i].flip_bit = (uint8_t)(1u << ((x >> 4) & 7));
+				((uint8_t *)ops[i].src)[p[i].flip_pos] ^= p[i].flip_bit;
+			} else
+				p[i].tag[(x >> 8) % 16] ^= (uint8_t)(1u << ((x >> 4) & 7));
+		}
+		expect += !p[i].tamper;
+	}
+	got = ab != NULL ? lv->impl->open(ab, ops, n) : lv->open(ops, n, NULL);
+	if (got != expect)
+		FAIL("open returned a wrong count", 0);
+	for (unsigned int i = 0; i < n; i++) {
+		const uint8_t *w = p[i].buf + GUARD;
+
+		if (ops[i].ok != !p[i].tamper)
+			FAIL("open ok flag wrong", i);
+		else if (ops[i].ok && memcmp(w, p[i].pt, p[i].len) != 0)
+			FAIL("open plaintext differs", i);
+		else if (!ops[i].ok && !all_zero(w, p[i].len))
+			FAIL("failed open left data in dst", i);
+		if (!guard_ok(p[i].buf, p[i].len))
+			FAIL("open wrote outside dst", i);
+		/* undo a flip in an out-of-place source: it is libsodium's reference */
+		if (p[i].flip_bit && !p[i].inplace)
+			p[i].ct[p[i].flip_pos] ^= p[i].flip_bit;
+	}
+#undef FAIL
+}
+
+static void pkts_alloc(struct pkt *p, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		p[i].pt = malloc(MAXLEN);
+		p[i].ct = malloc(MAXLEN);
+		p[i].rtag = malloc(16);
+		p[i].buf = malloc(MAXLEN + 2 * GUARD);
+	}
+}
+
+static void pkts_free(struct pkt *p, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		free(p[i].pt);
+		free(p[i].ct);
+		free(p[i].rtag);
+		free(p[i].buf);
+	}
 }
 
 static void test_differential(uint64_t base_seed, unsigned long nbursts)
 {
 	static struct pkt p[MAXBURST];
 	static struct aead_burst_op ops[MAXBURST];
-	unsigned long packets = 0, tampered = 0, bytes = 0, via_impl_bursts = 0;
+	unsigned long packets = 0, tampered = 0, bytes = 0, via_impl_bursts = 0, fail0 = diff_fail;
 
-	for (unsigned int i = 0; i < MAXBURST; i++) {
-		p[i].pt = malloc(MAXLEN);
-		p[i].ct = malloc(MAXLEN);
-		p[i].rtag = malloc(16);
-		p[i].buf = malloc(MAXLEN + 2 * GUARD);
-	}
+	pkts_alloc(p, MAXBURST);
 	for (unsigned long b = 0; b < nbursts && diff_fail < 10; b++) {
 		uint64_t seed = base_seed + b;
 		struct test_rng r;
@@ -477,127 +622,25 @@ static void test_differential(uint64_t base_seed, unsigned long nbursts)
 		test_rng_seed(&r, seed);
 		n = 1 + (unsigned int)(test_rng_next(&r) % MAXBURST);
 		for (unsigned int i = 0; i < n; i++) {
-			uint8_t nonce[12] = {0};
-			unsigned long long tl;
-
-			/* keys: sometimes shared across the burst, as for one peer */
-			if (i > 0 && (test_rng_next(&r) & 3) == 0)
-				memcpy(p[i].key, p[i - 1].key, 32);
-			else
-				test_rng_bytes(&r, p[i].key, 32);
-			p[i].counter = test_rng_next(&r);
-			if (test_rng_next(&r) & 1)
-				p[i].counter >>= 40; /* small counters too */
-			p[i].len = rand_len(&r);
-			p[i].inplace = test_rng_next(&r) & 1;
-			p[i].tamper = (test_rng_next(&r) & 7) == 0;
-			test_rng_bytes(&r, p[i].pt, p[i].len);
-			le64(nonce + 4, p[i].counter);
-			crypto_aead_chacha20poly1305_ietf_encrypt_detached(
-				p[i].ct, p[i].rtag, &tl, p[i].pt, p[i].len, NULL, 0, NULL, nonce,
-				p[i].key);
+			pkt_make(&p[i], i == 0, &r, rand_len(&r));
 			packets++;
 			bytes += p[i].len;
 			tampered += p[i].tamper;
 		}
 		for (unsigned int pass = 0; pass < nlevels * 2; pass++) {
 			unsigned int l = pass / 2;
-			const struct level *lv = levels[l];
 			/* pass 0: the lanes alone; pass 1 (every 4th burst): the impl, which may
-			 * hand the longest packets to intel-ipsec-mb */
+			 * hand the longest packets to intel-ipsec-mb (as this host's costs say) */
 			bool via_impl = pass & 1;
-			unsigned int expect = 0, got;
 
 			if (via_impl && (b & 3) != 0)
 				continue;
 			via_impl_bursts += via_impl;
-
-			/* seal */
-			for (unsigned int i = 0; i < n; i++) {
-				uint8_t *w = p[i].buf + GUARD;
-
-				guard_set(p[i].buf, p[i].len);
-				if (p[i].inplace)
-					memcpy(w, p[i].pt, p[i].len);
-				else
-					memset(w, 0xa5, p[i].len);
-				ops[i] = (struct aead_burst_op){.key = p[i].key,
-								.counter = p[i].counter,
-								.src = p[i].inplace ? w : p[i].pt,
-								.dst = w,
-								.tag = p[i].tag,
-								.len = p[i].len};
-			}
-			if (via_impl)
-				lv->impl->seal(&level_ab[l], ops, n);
-			else
-				lv->seal(ops, n, NULL);
-			for (unsigned int i = 0; i < n; i++) {
-				if (memcmp(p[i].buf + GUARD, p[i].ct, p[i].len) != 0)
-					burst_fail(lv->name, seed, "seal ciphertext differs", i);
-				if (memcmp(p[i].tag, p[i].rtag, 16) != 0)
-					burst_fail(lv->name, seed, "seal tag differs", i);
-				if (!guard_ok(p[i].buf, p[i].len))
-					burst_fail(lv->name, seed, "seal wrote outside dst", i);
-			}
-			/* open libsodium's output, some tampered */
-			for (unsigned int i = 0; i < n; i++) {
-				uint8_t *w = p[i].buf + GUARD;
-
-				guard_set(p[i].buf, p[i].len);
-				memcpy(p[i].tag, p[i].rtag, 16);
-				if (p[i].inplace)
-					memcpy(w, p[i].ct, p[i].len);
-				else
-					memset(w, 0xa5, p[i].len);
-				ops[i] = (struct aead_burst_op){.key = p[i].key,
-								.counter = p[i].counter,
-								.src = p[i].inplace ? w : p[i].ct,
-								.dst = w,
-								.tag = p[i].tag,
-								.len = p[i].len,
-								.ok = !p[i].tamper};
-				p[i].flip_bit = 0;
-				if (p[i].tamper) {
-					/* flip one bit of the tag or, when there is one, of
-					 * the ciphertext */
-					uint64_t x = test_rng_next(&r);
-
-					if (p[i].len && (x & 1)) {
-						p[i].flip_pos = (uint32_t)((x >> 8) % p[i].len);
-						p[i].flip_bit = (uint8_t)(1u << ((x >> 4) & 7));
-						((uint8_t *)ops[i].src)[p[i].flip_pos] ^=
-							p[i].flip_bit;
-					} else
-						p[i].tag[(x >> 8) % 16] ^=
-							(uint8_t)(1u << ((x >> 4) & 7));
-				}
-				expect += !p[i].tamper;
-			}
-			got = via_impl ? lv->impl->open(&level_ab[l], ops, n)
-				       : lv->open(ops, n, NULL);
-			if (got != expect)
-				burst_fail(lv->name, seed, "open returned a wrong count", 0);
-			for (unsigned int i = 0; i < n; i++) {
-				const uint8_t *w = p[i].buf + GUARD;
-
-				if (ops[i].ok != !p[i].tamper)
-					burst_fail(lv->name, seed, "open ok flag wrong", i);
-				else if (ops[i].ok && memcmp(w, p[i].pt, p[i].len) != 0)
-					burst_fail(lv->name, seed, "open plaintext differs", i);
-				else if (!ops[i].ok && !all_zero(w, p[i].len))
-					burst_fail(lv->name, seed, "failed open left data in dst",
-						   i);
-				if (!guard_ok(p[i].buf, p[i].len))
-					burst_fail(lv->name, seed, "open wrote outside dst", i);
-				/* undo a flip in an out-of-place source: it is
-				 * libsodium's reference */
-				if (p[i].flip_bit && !p[i].inplace)
-					p[i].ct[p[i].flip_pos] ^= p[i].flip_bit;
-			}
+			burst_check(levels[l], via_impl ? &level_ab[l] : NULL,
+				    via_impl ? " impl" : " lanes", p, ops, n, &r, seed, 1);
 		}
 	}
-	if (diff_fail == 0)
+	if (diff_fail == fail0)
 		test_checks_passed++;
 	printf("differential: %lu bursts from seed %llu, %lu packets (%lu tampered), %lu payload "
 	       "bytes, "
@@ -605,13 +648,131 @@ static void test_differential(uint64_t base_seed, unsigned long nbursts)
 	       "impl "
 	       "(%lu level-bursts); %lu failures\n",
 	       nbursts, (unsigned long long)base_seed, packets, tampered, bytes, nlevels,
-	       via_impl_bursts, diff_fail);
-	for (unsigned int i = 0; i < MAXBURST; i++) {
-		free(p[i].pt);
-		free(p[i].ct);
-		free(p[i].rtag);
-		free(p[i].buf);
+	       via_impl_bursts, diff_fail - fail0);
+	pkts_free(p, MAXBURST);
+}
+
+/*
+ * The split to intel-ipsec-mb, fixed by length (aead_simd_fix_split) so that it runs here whatever
+ * this host's cost model says: at 0 (every packet to intel-ipsec-mb), 64 and 1420 (the longest of
+ * each burst there, the rest in the lanes), and never (every packet in the lanes, even equal
+ * lengths the model would hand over whole). Bursts of up to 130 packets (so two or three 64-packet
+ * chunks), mixed lengths with, in each chunk, at least one valid and one tampered packet on each
+ * side of the threshold, and now and then all of one length on either side (whole to one side);
+ * every output checked against libsodium (burst_check). The packets each side got are counted by
+ * the rule, and every kind must have come up.
+ */
+#define SPLIT_MAXBURST 130
+#define SPLIT_BURSTS   300
+
+/* A length from x: at least min (min <= MAXLEN), or below it (min > 0). */
+static uint32_t len_from(uint32_t min, uint64_t x)
+{
+	return min + (uint32_t)(x % (MAXLEN - min + 1));
+}
+
+static uint32_t len_below(uint32_t min, uint64_t x)
+{
+	return (uint32_t)(x % (min <= MAXLEN ? min : MAXLEN + 1));
+}
+
+static void test_split_fixed(uint64_t base_seed, unsigned long nbursts)
+{
+	static const uint32_t mins[] = {0, 64, 1420, AEAD_SIMD_SPLIT_NEVER};
+	static struct pkt p[SPLIT_MAXBURST];
+	static struct aead_burst_op ops[SPLIT_MAXBURST];
+	unsigned long fail0 = diff_fail;
+
+	pkts_alloc(p, SPLIT_MAXBURST);
+	if (nbursts > SPLIT_BURSTS)
+		nbursts = SPLIT_BURSTS;
+	for (unsigned int l = 0; l < nlevels; l++) {
+		const struct level *lv = levels[l];
+
+		for (unsigned int t = 0; t < sizeof(mins) / sizeof(mins[0]); t++) {
+			const uint32_t min = mins[t];
+			const bool longs = min <= MAXLEN, shorts = min > 0;
+			/* packets to intel-ipsec-mb / to the lanes: [valid, tampered] */
+			unsigned long to_ipsec[2] = {0}, to_lanes[2] = {0}, mixed_chunks = 0, b, f0;
+			struct aead_burst ab = {.impl = lv->impl};
+			char via[32];
+			int rc;
+
+			if (lv->impl->init(&ab) != 0) {
+				CHECK(0, "%s: init failed", lv->name);
+				continue;
+			}
+			rc = aead_simd_fix_split(&ab, min);
+			if (min == AEAD_SIMD_SPLIT_NEVER)
+				snprintf(via, sizeof(via), " split never");
+			else
+				snprintf(via, sizeof(via), " split from %u bytes", min);
+			if (rc == -ENOTSUP && min != AEAD_SIMD_SPLIT_NEVER) {
+				printf("%s%s: intel-ipsec-mb cannot run here, skipped\n", lv->name, via);
+				lv->impl->fini(&ab);
+				continue;
+			}
+			CHECK(rc == 0, "%s%s: aead_simd_fix_split returned %d", lv->name, via, rc);
+			for (b = 0, f0 = diff_fail; b < nbursts && diff_fail < f0 + 10; b++) {
+				struct test_rng r;
+				unsigned int n;
+				uint64_t x;
+				uint32_t same = 0;
+
+				test_rng_seed(&r, base_seed + b);
+				n = 2 + (unsigned int)(test_rng_next(&r) % (SPLIT_MAXBURST - 1));
+				x = test_rng_next(&r);
+				if (x % 8 == 0) /* all of one length: from min on, or below it */
+					same = longs && (!shorts || (x >> 8) & 1) ? len_from(min, x >> 16)
+										  : len_below(min, x >> 16);
+				for (unsigned int i = 0; i < n; i++) {
+					/* the first four of each chunk: long valid, long tampered, short
+					 * valid, short tampered (the lanes sort them anyway) */
+					unsigned int c = i % 64;
+					uint32_t len = rand_len(&r);
+
+					if (x % 8 == 0)
+						len = same;
+					else if (c < 2 && longs)
+						len = len_from(min, test_rng_next(&r));
+					else if (c >= 2 && c < 4 && shorts)
+						len = len_below(min, test_rng_next(&r));
+					pkt_make(&p[i], i == 0, &r, len);
+					if (c < 4 && x % 8 != 0)
+						p[i].tamper = c & 1;
+				}
+				for (unsigned int base = 0; base < n; base += 64) {
+					unsigned int m = n - base < 64 ? n - base : 64, nlong = 0;
+
+					for (unsigned int i = base; i < base + m; i++) {
+						bool big = min != AEAD_SIMD_SPLIT_NEVER && p[i].len >= min;
+
+						nlong += big;
+						(big ? to_ipsec : to_lanes)[p[i].tamper]++;
+					}
+					mixed_chunks += nlong > 0 && nlong < m;
+				}
+				burst_check(lv, &ab, via, p, ops, n, &r, base_seed, b + 1);
+			}
+			printf("%s%s: %lu bursts; packets to intel-ipsec-mb %lu (%lu tampered), to the "
+			       "lanes %lu (%lu tampered); %lu chunks split both ways; %lu failures\n",
+			       lv->name, via, b, to_ipsec[0] + to_ipsec[1], to_ipsec[1],
+			       to_lanes[0] + to_lanes[1], to_lanes[1], mixed_chunks, diff_fail - f0);
+			lv->impl->fini(&ab);
+			if (diff_fail != f0)
+				continue; /* stopped early: the counts below say nothing */
+			/* the test's own coverage: what the threshold allows must have come up */
+			CHECK(!longs || (to_ipsec[0] && to_ipsec[1]),
+			      "%s%s: no valid or no tampered packet went to intel-ipsec-mb", lv->name, via);
+			CHECK(!shorts || (to_lanes[0] && to_lanes[1]),
+			      "%s%s: no valid or no tampered packet stayed in the lanes", lv->name, via);
+			CHECK(!(longs && shorts) || mixed_chunks > 0, "%s%s: no burst was split",
+			      lv->name, via);
+		}
 	}
+	if (diff_fail == fail0)
+		test_checks_passed++;
+	pkts_free(p, SPLIT_MAXBURST);
 }
 
 /* Bursts longer than the 64-packet chunks the lanes and the split work in, and empty ones. */
@@ -639,6 +800,8 @@ static void test_big_and_empty(uint64_t seed)
 
 			test_rng_bytes(&r, key[i], 32);
 			test_rng_bytes(&r, pt[i], len);
+			memset(buf[i], 0xa5, len); /* what seal must overwrite */
+			memset(tag[i], 0xa5, 16);
 			ops[i] = (struct aead_burst_op){.key = key[i],
 							.counter = test_rng_next(&r),
 							.src = pt[i],
@@ -657,9 +820,10 @@ static void test_big_and_empty(uint64_t seed)
 			bad += memcmp(ref, buf[i], ops[i].len) != 0 ||
 			       memcmp(rtag[i], tag[i], 16) != 0;
 			free(ref);
-			/* open in place; every 7th tampered */
+			/* open in place; every 7th tampered; ok preset to the wrong verdict */
 			ops[i].src = buf[i];
 			tag[i][0] ^= (uint8_t)(i % 7 == 0);
+			ops[i].ok = i % 7 == 0;
 		}
 		CHECK(bad == 0, "%s: %u of %d packets of a %d-packet burst differ from libsodium",
 		      lv->name, bad, N, N);
@@ -713,6 +877,7 @@ int main(void)
 	test_units(&rng);
 	test_big_and_empty(seed);
 	test_differential(seed, nbursts);
+	test_split_fixed(seed, nbursts);
 	for (unsigned int l = 0; l < nlevels; l++)
 		levels[l]->impl->fini(&level_ab[l]);
 	return test_done("aead_simd");

@@ -20,7 +20,8 @@
  * kind the 1420-byte lane cost moved by a third between two days while intel-ipsec-mb's moved by a
  * fifth, which turned a 1.2x lead into a loss with fixed constants.
  * MESHGATE_SIMD_SPLIT=0 in the environment (read at init) keeps every packet in the lanes (tests,
- * benchmarks); so does a CPU or build where intel-ipsec-mb cannot run.
+ * benchmarks); so does a CPU or build where intel-ipsec-mb cannot run. Tests fix the split by
+ * length instead (aead_simd_fix_split), so that they cover it whatever this host measures.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -52,7 +53,9 @@ struct simd_level {
 struct simd_ctx {
 	const struct simd_level *lvl;
 	struct aead_burst ipsec; /* for the long packets of a burst, when split */
-	bool split;
+	bool split;		 /* ipsec is set up and bursts may be split */
+	bool fixed;		 /* aead_simd_fix_split: by fixed_min, not by the model */
+	uint32_t fixed_min;
 	struct aead_simd_costs costs;
 };
 
@@ -158,6 +161,16 @@ static bool simd_calibrate(struct simd_ctx *c)
 	return true;
 }
 
+/* Sets up c->ipsec; false when intel-ipsec-mb cannot run here or init failed. */
+static bool simd_ipsec_init(struct simd_ctx *c)
+{
+	if (!aead_burst_ipsecmb.supported())
+		return false;
+	c->ipsec.impl = &aead_burst_ipsecmb;
+	c->ipsec.backend = AEAD_BACKEND_IPSECMB;
+	return aead_burst_ipsecmb.init(&c->ipsec) == 0;
+}
+
 static int simd_init(struct aead_burst *ab, const struct simd_level *lvl)
 {
 	struct simd_ctx *c = calloc(1, sizeof(*c));
@@ -167,10 +180,8 @@ static int simd_init(struct aead_burst *ab, const struct simd_level *lvl)
 		return -ENOMEM;
 	c->lvl = lvl;
 	c->costs.split_min = UINT32_MAX;
-	if ((env == NULL || strcmp(env, "0") != 0) && aead_burst_ipsecmb.supported()) {
-		c->ipsec.impl = &aead_burst_ipsecmb;
-		c->ipsec.backend = AEAD_BACKEND_IPSECMB;
-		c->split = aead_burst_ipsecmb.init(&c->ipsec) == 0;
+	if (env == NULL || strcmp(env, "0") != 0) {
+		c->split = simd_ipsec_init(c);
 		if (c->split && !simd_calibrate(c)) {
 			aead_burst_ipsecmb.fini(&c->ipsec);
 			c->split = false;
@@ -233,10 +244,24 @@ static unsigned int simd_choose(const struct simd_ctx *c, struct aead_burst_op *
 	return k_best;
 }
 
+/* How many of the longest packets (opp sorted) are of at least min bytes: the fixed split's k. */
+static unsigned int simd_count_long(struct aead_burst_op *const *opp, unsigned int n, uint32_t min)
+{
+	unsigned int k = 0;
+
+	if (min == AEAD_SIMD_SPLIT_NEVER)
+		return 0;
+	while (k < n && opp[k]->len >= min)
+		k++;
+	return k;
+}
+
 static unsigned int simd_run(struct aead_burst *ab, struct aead_burst_op *ops, unsigned int n,
 			     bool open)
 {
 	struct simd_ctx *c = ab->state;
+	/* from this length on an equal-length chunk goes whole to intel-ipsec-mb */
+	uint32_t whole_min = !c->split ? UINT32_MAX : c->fixed ? c->fixed_min : c->costs.split_min;
 	unsigned int ok = 0;
 
 	for (unsigned int base = 0; base < n; base += SIMD_CHUNK) {
@@ -252,9 +277,10 @@ static unsigned int simd_run(struct aead_burst *ab, struct aead_burst_op *ops, u
 		/*
 		 * Equal lengths: below split_min the model keeps them all in the lanes, from it on it
 		 * gives them all to intel-ipsec-mb (a lane loses per packet), in the burst's own
-		 * order. Only mixed lengths are sorted and costed.
+		 * order. Only mixed lengths are sorted and costed. (A fixed split does the same
+		 * by its own length; UINT32_MAX means never, as for a context that does not split.)
 		 */
-		if (lmin == lmax && lmax >= c->costs.split_min) {
+		if (lmin == lmax && lmax >= whole_min && whole_min != AEAD_SIMD_SPLIT_NEVER) {
 			if (open)
 				ok += c->ipsec.impl->open(&c->ipsec, &ops[base], m);
 			else
@@ -264,7 +290,8 @@ static unsigned int simd_run(struct aead_burst *ab, struct aead_burst_op *ops, u
 		if (lmin != lmax) {
 			simd_sort(opp, m);
 			if (c->split)
-				k = simd_choose(c, opp, m);
+				k = c->fixed ? simd_count_long(opp, m, c->fixed_min)
+					     : simd_choose(c, opp, m);
 		}
 		if (k > 0) {
 			struct aead_burst_op big[SIMD_CHUNK];
@@ -287,16 +314,39 @@ static unsigned int simd_run(struct aead_burst *ab, struct aead_burst_op *ops, u
 	return ok;
 }
 
-bool aead_simd_costs(const struct aead_burst *ab, struct aead_simd_costs *out)
+/* ab's SIMD context, or NULL when ab is not a SIMD backend's (or not set up). */
+static struct simd_ctx *simd_ctx_of(const struct aead_burst *ab)
 {
-	const struct simd_ctx *c = ab->state;
 	bool simd = ab->impl == &aead_burst_simd_avx2 || ab->impl == &aead_burst_simd_avx512 ||
 		    ab->impl == &aead_burst_simd_ifma;
 
-	if (!simd || c == NULL || !c->split)
+	return simd ? ab->state : NULL;
+}
+
+bool aead_simd_costs(const struct aead_burst *ab, struct aead_simd_costs *out)
+{
+	const struct simd_ctx *c = simd_ctx_of(ab);
+
+	if (c == NULL || !c->split || c->fixed)
 		return false;
 	*out = c->costs;
 	return true;
+}
+
+int aead_simd_fix_split(struct aead_burst *ab, uint32_t min_len)
+{
+	struct simd_ctx *c = simd_ctx_of(ab);
+
+	if (c == NULL)
+		return -EINVAL;
+	if (min_len != AEAD_SIMD_SPLIT_NEVER && !c->split) {
+		if (!simd_ipsec_init(c))
+			return aead_burst_ipsecmb.supported() ? -ENOMEM : -ENOTSUP;
+		c->split = true;
+	}
+	c->fixed = true;
+	c->fixed_min = min_len;
+	return 0;
 }
 
 static void simd_seal(struct aead_burst *ab, struct aead_burst_op *ops, unsigned int n)
