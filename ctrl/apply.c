@@ -9,6 +9,8 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include <rte_random.h>
+
 #include <sodium.h>
 
 #include "ctrl.h"
@@ -31,27 +33,53 @@ static int check_capacity(const struct devconf *c)
 	return have + add > MG_MAX_PEERS ? -ENOSPC : 0;
 }
 
+/*
+ * As Linux (netlink.c set_device) and wireguard-go (SetPrivateKey): the same key again (wg
+ * syncconf of an unchanged file) changes nothing; another key, or none, expires every
+ * peer's keypairs for sending only, so what the peer sends under them still decrypts and our answer
+ * starts a handshake under the new identity at once. A peer with our own new public key goes.
+ */
 static void set_private_key(const uint8_t key[32])
 {
+	struct handshake_identity id;
 	struct mg_peer *self;
+	bool had = ctrl.id.has_identity;
 
-	if (handshake_identity_set(&ctrl.id, key) != 0) {
-		/* All zero: no identity; sessions end. */
-		memset(&ctrl.id, 0, sizeof(ctrl.id));
+	if (handshake_identity_set(&id, key) != 0)
+		memset(&id, 0, sizeof(id)); /* all zero: no identity */
+	if (sodium_memcmp(id.static_private, ctrl.id.static_private, sizeof(id.static_private)) == 0) {
+		sodium_memzero(&id, sizeof(id));
+		return;
 	}
-	cookie_checker_init(&ctrl.checker, ctrl.id.static_public);
-	/* A peer with our own public key is meaningless (Linux removes it). */
-	self = ctrl.id.has_identity ? peers_find(ctrl.id.static_public) : NULL;
+	self = id.has_identity ? peers_find(id.static_public) : NULL;
 	if (self)
 		peers_remove(self);
+	ctrl.id = id;
+	sodium_memzero(&id, sizeof(id));
+	cookie_checker_init(&ctrl.checker, ctrl.id.static_public);
 	for (unsigned int i = 0; i < MG_MAX_PEERS; i++) {
 		struct mg_peer *p = mg_dev.peers[i];
 
-		if (p) {
-			peers_clear_keys(p);
-			handshake_set_identity(&p->hs, &ctrl.id);
-		}
+		if (!p)
+			continue;
+		peers_expire_keys(p); /* first: it frees the index of the handshake in progress */
+		handshake_set_identity(&p->hs, &ctrl.id);
+		/* Packets that waited while there was no key to handshake with can go now. */
+		if (!had && ctrl.id.has_identity && !rte_ring_empty(p->staged))
+			hs_send_initiation(p, false);
 	}
+}
+
+/* Port 0 picks one, as Linux does when it binds: from the kernel's default ephemeral range. A new
+ * port rebuilds every endpoint's header, or data would still leave from the old one. */
+static void set_listen_port(uint16_t port)
+{
+	while (!port)
+		port = (uint16_t)(32768 + rte_rand_max(60999 - 32768 + 1));
+	if (port == mg_dev.listen_port)
+		return;
+	__atomic_store_n(&mg_dev.listen_port, port, __ATOMIC_RELEASE);
+	peers_rebuild_endpoints();
 }
 
 static int apply_allowed_ips(struct mg_peer *peer, const struct devconf_peer *p)
@@ -96,7 +124,7 @@ static int apply_peer(const struct devconf_peer *p)
 		handshake_set_psk(&peer->hs, sodium_is_zero(p->preshared_key, 32) ? NULL : p->preshared_key);
 	}
 	if (p->has_endpoint)
-		peers_set_endpoint(peer, &p->endpoint, NULL);
+		peers_set_endpoint(peer, &p->endpoint, NULL, NULL);
 	if (p->has_persistent_keepalive) {
 		keepalive_on = !peer->persistent_keepalive && p->persistent_keepalive;
 		peer->persistent_keepalive = p->persistent_keepalive;
@@ -122,7 +150,7 @@ int apply_devconf(const struct devconf *c)
 	if (c->has_private_key)
 		set_private_key(c->private_key);
 	if (c->has_listen_port)
-		__atomic_store_n(&mg_dev.listen_port, c->listen_port, __ATOMIC_RELEASE);
+		set_listen_port(c->listen_port);
 	if (c->replace_peers) {
 		for (unsigned int i = 0; i < MG_MAX_PEERS; i++)
 			if (mg_dev.peers[i])
@@ -162,10 +190,7 @@ static int snapshot_peer(struct devconf *out, const struct mg_peer *peer)
 	p->persistent_keepalive = peer->persistent_keepalive;
 	p->last_handshake_sec = (int64_t)(peer->last_handshake_unix_ns / 1000000000ULL);
 	p->last_handshake_nsec = (int64_t)(peer->last_handshake_unix_ns % 1000000000ULL);
-	for (unsigned int w = 0; w < mg_dev.n_workers; w++) {
-		p->rx_bytes += __atomic_load_n(&mg_workers[w].peer_rx_bytes[peer->id], __ATOMIC_RELAXED);
-		p->tx_bytes += __atomic_load_n(&mg_workers[w].peer_tx_bytes[peer->id], __ATOMIC_RELAXED);
-	}
+	peers_data_bytes(peer, &p->rx_bytes, &p->tx_bytes);
 	p->tx_bytes += peer->ctrl_tx_bytes;
 	p->rx_bytes += peer->ctrl_rx_bytes;
 	return allowedips_walk_peer(mg_dev.allowedips, peer, add_allowed, p);

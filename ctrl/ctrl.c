@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The control thread's loop. Each turn: handshake, ARP and ND frames from the workers; worker
+ * The control thread's loop. Each turn: ARP and ND frames, then handshake frames from the workers; worker
  * events; the timers of every peer; objects whose RCU grace period has ended; and the UAPI socket,
  * whose poll() is also where the loop sleeps when there is nothing else to do.
  */
@@ -70,6 +70,11 @@ static void reclaim(bool all)
 	n_deferred = kept;
 }
 
+void ctrl_reclaim_all(void)
+{
+	reclaim(true);
+}
+
 static void reclaim_node(void *ctx, void *node)
 {
 	(void)ctx;
@@ -84,14 +89,13 @@ void ctrl_tx(struct rte_mbuf *m)
 	}
 }
 
-int ctrl_init(const struct mg_config *cfg)
+int ctrl_state_init(void)
 {
 	static struct allowedips table;
 	static const struct allowedips_ops ops = { .reclaim = reclaim_node };
 	uint8_t secret[RATELIMIT_SECRET_LEN];
 	int ret;
 
-	ctrl.cfg = cfg;
 	ctrl.now_ns = mg_now_ns();
 	randombytes_buf(secret, sizeof(secret));
 	ret = ratelimit_init(&ctrl.ratelimit, secret);
@@ -101,7 +105,17 @@ int ctrl_init(const struct mg_config *cfg)
 	allowedips_init(&table, &ops);
 	mg_dev.allowedips = &table;
 	cookie_checker_init(&ctrl.checker, ctrl.id.static_public);
-	ret = apply_devconf(&cfg->wg);
+	return 0;
+}
+
+int ctrl_init(const struct mg_config *cfg)
+{
+	int ret;
+
+	ctrl.cfg = cfg;
+	ret = ctrl_state_init();
+	if (!ret)
+		ret = apply_devconf(&cfg->wg);
 	if (ret)
 		return ret;
 	stats_init(cfg->interface);
@@ -117,34 +131,50 @@ static struct mg_peer *event_peer(const struct mg_event *ev)
 	return p == ev->peer && p->gen == ev->peer_gen ? p : NULL;
 }
 
+void ctrl_handle_event(const struct mg_event *ev)
+{
+	struct mg_peer *peer = event_peer(ev);
+
+	if (!peer)
+		return;
+	switch (ev->type) {
+	case MG_EV_HANDSHAKE_NEEDED:
+		__atomic_store_n(&peer->want_handshake, 0, __ATOMIC_RELAXED);
+		hs_send_initiation(peer, false);
+		break;
+	case MG_EV_KEYPAIR_CONFIRMED:
+		if (peer->next == ev->keypair && ev->keypair->serial == ev->keypair_serial) {
+			peers_confirm(peer, ev->keypair, ev->keypair_serial);
+			hs_complete(peer);
+		}
+		break;
+	case MG_EV_ROAMED:
+		__atomic_store_n(&peer->roam_pending, 0, __ATOMIC_RELAXED);
+		peers_set_endpoint(peer, &ev->from, ev->local, &ev->from_mac);
+		break;
+	}
+}
+
 static unsigned int drain_events(void)
 {
 	struct mg_event ev;
 	unsigned int n = 0;
 
 	while (n < CTRL_BATCH && rte_ring_dequeue_elem(mg_dev.events, &ev, sizeof(ev)) == 0) {
-		struct mg_peer *peer = event_peer(&ev);
-
 		n++;
-		if (!peer)
-			continue;
-		switch (ev.type) {
-		case MG_EV_HANDSHAKE_NEEDED:
-			__atomic_store_n(&peer->want_handshake, 0, __ATOMIC_RELAXED);
-			hs_send_initiation(peer, false);
-			break;
-		case MG_EV_KEYPAIR_CONFIRMED:
-			if (peer->next == ev.keypair) {
-				peers_confirm(peer, ev.keypair);
-				timers_handshake_complete(&peer->timers, ctrl.now_ns);
-			}
-			break;
-		case MG_EV_ROAMED:
-			__atomic_store_n(&peer->roam_pending, 0, __ATOMIC_RELAXED);
-			peers_set_endpoint(peer, &ev.from, &ev.from_mac);
-			break;
-		}
+		ctrl_handle_event(&ev);
 	}
+	return n;
+}
+
+/* ARP and ND first, from their own ring: a handshake flood must not starve them. */
+static unsigned int drain_neigh(void)
+{
+	struct rte_mbuf *m[CTRL_BATCH];
+	unsigned int n = rte_ring_dequeue_burst(mg_dev.to_neigh, (void **)m, CTRL_BATCH, NULL);
+
+	for (unsigned int i = 0; i < n; i++)
+		neigh_input(m[i]);
 	return n;
 }
 
@@ -153,17 +183,8 @@ static unsigned int drain_frames(void)
 	struct rte_mbuf *m[CTRL_BATCH];
 	unsigned int n = rte_ring_dequeue_burst(mg_dev.to_ctrl, (void **)m, CTRL_BATCH, NULL);
 
-	for (unsigned int i = 0; i < n; i++) {
-		const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m[i], const struct rte_ether_hdr *);
-		const uint8_t *l3 = (const uint8_t *)(eth + 1);
-
-		/* The classifier sent ARP, ICMPv6 ND and WireGuard handshake messages, nothing else. */
-		if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP) ||
-		    (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6) && l3[6] == IPPROTO_ICMPV6))
-			neigh_input(m[i]);
-		else
-			hs_input(m[i]);
-	}
+	for (unsigned int i = 0; i < n; i++)
+		hs_input(m[i]);
 	return n;
 }
 
@@ -190,8 +211,6 @@ static void feed_timers(struct mg_peer *p)
 		[SEEN_RX_AUTH] = moved(&p->last_rx_auth_ns, &p->seen_rx_auth_ns),
 		[SEEN_TX_ANY] = moved(&p->last_tx_any_ns, &p->seen_tx_any_ns),
 	};
-	struct mg_keypair *kp = p->current;
-
 	when[SEEN_TX_DATA] = p->seen_tx_data_ns;
 	when[SEEN_RX_DATA] = p->seen_rx_data_ns;
 	when[SEEN_RX_AUTH] = p->seen_rx_auth_ns;
@@ -211,12 +230,10 @@ static void feed_timers(struct mg_peer *p)
 			break;
 		case SEEN_RX_DATA:
 			timers_data_received(&p->timers, when[first]);
-			/* An initiator that only receives must still rekey before its keys are rejected. */
-			if (kp && timers_keypair_should_rekey_on_receive(kp->birth_ns, kp->initiator, ctrl.now_ns))
-				hs_send_initiation(p, false);
 			break;
 		case SEEN_RX_AUTH:
 			timers_any_authenticated_packet_received(&p->timers, when[first]);
+			hs_keep_key_fresh_on_receive(p);
 			break;
 		default:
 			timers_any_authenticated_packet_sent(&p->timers, when[first]);
@@ -233,16 +250,13 @@ static void tick_peer(struct mg_peer *p)
 	if (due & TIMERS_ZERO_KEYS)
 		peers_clear_keys(p);
 	if (due & TIMERS_GIVE_UP) {
-		struct rte_mbuf *m;
 		char key[KEYENC_B64_LEN + 1];
 
 		keyenc_to_base64(key, p->public_key);
 		RTE_LOG(WARNING, USER1, "peer %s: no handshake answer for %u s, queued packets dropped\n", key,
 			REKEY_ATTEMPT_TIME_S);
 		ctrl.handshakes_given_up++;
-
-		while (rte_ring_dequeue(p->staged, (void **)&m) == 0)
-			rte_pktmbuf_free(m);
+		peers_drop_staged(p);
 	}
 	if (due & TIMERS_SEND_HANDSHAKE_INITIATION)
 		hs_send_initiation(p, true);
@@ -252,30 +266,36 @@ static void tick_peer(struct mg_peer *p)
 		hs_send_keepalive(p);
 }
 
+unsigned int ctrl_turn(uint64_t now)
+{
+	static uint64_t next_tick, next_gc;
+	unsigned int work;
+
+	ctrl.now_ns = now;
+	work = drain_neigh() + drain_frames() + drain_events();
+	if (ctrl.now_ns >= next_tick) {
+		next_tick = ctrl.now_ns + TIMER_TICK_NS;
+		for (unsigned int i = 0; i < MG_MAX_PEERS; i++)
+			if (mg_dev.peers[i])
+				tick_peer(mg_dev.peers[i]);
+	}
+	if (ctrl.now_ns >= next_gc) {
+		next_gc = ctrl.now_ns + RATELIMIT_GC_NS;
+		ratelimit_gc(&ctrl.ratelimit, ctrl.now_ns);
+		/* Unresolved next hops, and resolved ones due for confirmation: ask (again). */
+		peers_neighbour_update();
+		health_check();
+		stats_write();
+	}
+	reclaim(false);
+	return work;
+}
+
 void ctrl_run(void)
 {
-	uint64_t next_tick = 0, next_gc = 0;
-
 	while (!mg_dev.quit) {
-		unsigned int work;
+		unsigned int work = ctrl_turn(mg_now_ns());
 
-		ctrl.now_ns = mg_now_ns();
-		work = drain_frames() + drain_events();
-		if (ctrl.now_ns >= next_tick) {
-			next_tick = ctrl.now_ns + TIMER_TICK_NS;
-			for (unsigned int i = 0; i < MG_MAX_PEERS; i++)
-				if (mg_dev.peers[i])
-					tick_peer(mg_dev.peers[i]);
-		}
-		if (ctrl.now_ns >= next_gc) {
-			next_gc = ctrl.now_ns + RATELIMIT_GC_NS;
-			ratelimit_gc(&ctrl.ratelimit, ctrl.now_ns);
-			/* A solicitation can go unanswered (the neighbour was not ready): ask again. */
-			peers_neighbour_update();
-			health_check();
-			stats_write();
-		}
-		reclaim(false);
 		/* Sleep in poll() only when idle; 1 ms bounds the handshake latency this adds. */
 		uapi_server_poll(work ? 0 : 1);
 	}

@@ -42,10 +42,10 @@ static size_t source_bytes(const struct devconf_endpoint *ep, uint8_t out[COOKIE
 	return alen + 2;
 }
 
-static void send_frame(const struct rte_ether_addr *mac, const struct devconf_endpoint *to,
+static void send_frame(const struct rte_ether_addr *mac, const struct devconf_endpoint *to, const uint8_t *local,
 		       const void *msg, uint16_t len)
 {
-	struct rte_mbuf *m = neigh_udp_frame(mac, to, msg, len);
+	struct rte_mbuf *m = neigh_udp_frame(mac, to, local, msg, len);
 
 	if (m)
 		ctrl_tx(m);
@@ -63,7 +63,7 @@ void hs_send_to_peer(struct mg_peer *peer, const void *msg, uint16_t len)
 		peer->pending_len = len;
 		return;
 	}
-	send_frame((const struct rte_ether_addr *)ep->hdr, &ep->addr, msg, len);
+	send_frame((const struct rte_ether_addr *)ep->hdr, &ep->addr, ep->local, msg, len);
 	/* Counted like wireguard-go: every message byte sent to the peer, handshakes included. */
 	peer->ctrl_tx_bytes += len;
 	__atomic_store_n(&peer->last_tx_any_ns, ctrl.now_ns, __ATOMIC_RELAXED);
@@ -112,31 +112,43 @@ void hs_send_initiation(struct mg_peer *peer, bool retry)
 	ctrl.initiations_sent++;
 }
 
+/*
+ * A keepalive goes the way data goes (Linux queues it as an empty packet behind any staged ones):
+ * with no keypair valid for sending, a handshake instead, and after it is sent the key is kept
+ * fresh (send.c's keep_key_fresh), so an idle tunnel kept up by keepalives rekeys like a busy one.
+ */
 void hs_send_keepalive(struct mg_peer *peer)
 {
 	struct mg_keypair *kp = peer->current;
 	uint8_t buf[MESSAGE_MINIMUM_LENGTH];
 	struct message_data *d = (struct message_data *)buf;
+	uint64_t counter;
 
 	if (!peer->endpoint)
 		return;
-	if (!kp) {
-		/* No session to keep alive: make one (Linux queues the keepalive behind a handshake). */
+	if (!kp || !kp->sending_valid) {
+		hs_send_initiation(peer, false);
+		return;
+	}
+	counter = __atomic_fetch_add(&kp->send_counter, 1, __ATOMIC_RELAXED);
+	if (timers_keypair_rejected(kp->birth_ns, counter, ctrl.now_ns)) {
 		hs_send_initiation(peer, false);
 		return;
 	}
 	d->header.type = MESSAGE_HEADER_WORD(MESSAGE_DATA);
 	d->key_idx = kp->remote_index;
-	d->counter = __atomic_fetch_add(&kp->send_counter, 1, __ATOMIC_RELAXED);
+	d->counter = counter;
 	aead_seal(d->encrypted_data, buf, 0, NULL, 0, d->counter, kp->send_key);
 	hs_send_to_peer(peer, buf, sizeof(buf));
 	/* A keepalive is authenticated but not data: it must not arm the new-handshake timer. */
 	timers_any_authenticated_packet_sent(&peer->timers, ctrl.now_ns);
+	if (timers_keypair_should_rekey_on_send(kp->birth_ns, counter + 1, kp->initiator, ctrl.now_ns))
+		hs_send_initiation(peer, false);
 }
 
 /* mac1 always; under load mac2 too, and then the per-source rate limit. true: process it. */
 static bool admit(const uint8_t *msg, size_t len, uint32_t sender, const struct devconf_endpoint *from,
-		  const struct rte_ether_addr *mac)
+		  const uint8_t *local, const struct rte_ether_addr *mac)
 {
 	uint8_t src[COOKIE_SRC_MAX];
 	size_t src_len = source_bytes(from, src);
@@ -151,7 +163,7 @@ static bool admit(const uint8_t *msg, size_t len, uint32_t sender, const struct 
 			struct message_handshake_cookie reply;
 
 			cookie_create_reply(&ctrl.checker, &reply, msg, len, sender, src, src_len, ctrl.now_ns);
-			send_frame(mac, from, &reply, sizeof(reply));
+			send_frame(mac, from, local, &reply, sizeof(reply));
 			mg_drop(MG_DROP_HS_COOKIE_SENT, 1);
 			return false;
 		}
@@ -194,14 +206,37 @@ static void count_error(int err)
 	}
 }
 
-/* A handshake completed with an authenticated message from this address: it is where the peer is. */
-static void authenticated(struct mg_peer *peer, const struct devconf_endpoint *from,
+/* A handshake message authenticated the peer at this address, sent to our address local: that is
+ * where it is, and where we answer from (as Linux keeps a source address per endpoint). */
+static void authenticated(struct mg_peer *peer, const struct devconf_endpoint *from, const uint8_t *local,
 			  const struct rte_ether_addr *mac)
 {
-	if (!peer->endpoint || !packet_endpoint_equal(&peer->endpoint->addr, from) ||
-	    !peer->endpoint->resolved)
-		peers_set_endpoint(peer, from, mac);
+	const struct mg_endpoint *ep = peer->endpoint;
+
+	if (!ep || !ep->resolved || !packet_endpoint_equal(&ep->addr, from) ||
+	    memcmp(ep->local, local, from->family == AF_INET ? 4 : 16) != 0 ||
+	    (ep->on_link && !rte_is_same_ether_addr(mac, (const struct rte_ether_addr *)ep->hdr)))
+		peers_set_endpoint(peer, from, local, mac);
 	timers_any_authenticated_packet_received(&peer->timers, ctrl.now_ns);
+}
+
+void hs_complete(struct mg_peer *peer)
+{
+	timers_handshake_complete(&peer->timers, ctrl.now_ns);
+	peer->sent_lastminute_handshake = false;
+}
+
+/* After any authenticated packet: an initiator whose keypair nears REJECT_AFTER_TIME and that only
+ * receives must rekey while it still can (receive.c's keep_key_fresh), once per session. */
+void hs_keep_key_fresh_on_receive(struct mg_peer *peer)
+{
+	struct mg_keypair *kp = peer->current;
+
+	if (peer->sent_lastminute_handshake || !kp || !kp->sending_valid ||
+	    !timers_keypair_should_rekey_on_receive(kp->birth_ns, kp->initiator, ctrl.now_ns))
+		return;
+	peer->sent_lastminute_handshake = true;
+	hs_send_initiation(peer, false);
 }
 
 static struct mg_peer *peer_of(struct handshake *hs)
@@ -227,7 +262,7 @@ static void session_ready(struct mg_peer *peer)
 	timers_session_derived(&peer->timers, ctrl.now_ns);
 }
 
-static void initiation_input(const uint8_t *msg, const struct devconf_endpoint *from,
+static void initiation_input(const uint8_t *msg, const struct devconf_endpoint *from, const uint8_t *local,
 			     const struct rte_ether_addr *mac)
 {
 	const struct message_handshake_initiation *init = (const void *)msg;
@@ -238,7 +273,7 @@ static void initiation_input(const uint8_t *msg, const struct devconf_endpoint *
 	uint32_t index;
 	int err;
 
-	if (!admit(msg, sizeof(*init), init->sender_index, from, mac))
+	if (!admit(msg, sizeof(*init), init->sender_index, from, local, mac))
 		return;
 	err = handshake_consume_initiation(init, &ctrl.id, lookup_peer, NULL, ctrl.now_ns, &hs);
 	if (err) {
@@ -247,7 +282,7 @@ static void initiation_input(const uint8_t *msg, const struct devconf_endpoint *
 	}
 	peer = peer_of(hs);
 	peer->ctrl_rx_bytes += sizeof(*init);
-	authenticated(peer, from, mac);
+	authenticated(peer, from, local, mac);
 	if (peer->hs.local_index)
 		peers_index_free(peer->hs.local_index);
 	index = peers_index_alloc(peer);
@@ -265,14 +300,14 @@ static void initiation_input(const uint8_t *msg, const struct devconf_endpoint *
 	timers_handshake_response_sent(&peer->timers, ctrl.now_ns);
 }
 
-static void response_input(const uint8_t *msg, const struct devconf_endpoint *from,
+static void response_input(const uint8_t *msg, const struct devconf_endpoint *from, const uint8_t *local,
 			   const struct rte_ether_addr *mac)
 {
 	const struct message_handshake_response *resp = (const void *)msg;
 	struct mg_peer *peer;
 	int err;
 
-	if (!admit(msg, sizeof(*resp), resp->sender_index, from, mac))
+	if (!admit(msg, sizeof(*resp), resp->sender_index, from, local, mac))
 		return;
 	peer = peers_index_handshake(resp->receiver_index);
 	if (!peer) {
@@ -285,8 +320,8 @@ static void response_input(const uint8_t *msg, const struct devconf_endpoint *fr
 		return;
 	}
 	peer->ctrl_rx_bytes += sizeof(*resp);
-	authenticated(peer, from, mac);
-	timers_handshake_complete(&peer->timers, ctrl.now_ns);
+	authenticated(peer, from, local, mac);
+	hs_complete(peer);
 	session_ready(peer);
 	/* Confirm the session to the responder at once; staged packets may already do it. */
 	if (rte_ring_empty(peer->staged))
@@ -309,14 +344,16 @@ void hs_input(struct rte_mbuf *m)
 	const uint8_t *msg = l3 + m->l3_len + sizeof(struct rte_udp_hdr);
 	struct rte_ether_addr mac = rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->src_addr;
 	struct devconf_endpoint from;
+	uint8_t local[16];
 
 	packet_outer_source(m, &from);
+	packet_outer_dest(m, local);
 	switch (message_classify(msg, rte_pktmbuf_data_len(m) - (msg - rte_pktmbuf_mtod(m, const uint8_t *)))) {
 	case MESSAGE_HANDSHAKE_INITIATION:
-		initiation_input(msg, &from, &mac);
+		initiation_input(msg, &from, local, &mac);
 		break;
 	case MESSAGE_HANDSHAKE_RESPONSE:
-		response_input(msg, &from, &mac);
+		response_input(msg, &from, local, &mac);
 		break;
 	case MESSAGE_HANDSHAKE_COOKIE:
 		cookie_input(msg);

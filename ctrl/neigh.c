@@ -3,7 +3,16 @@
  * Neighbours on the WAN port. The WAN port is meshgate's alone (AF_XDP or a NIC takes its frames
  * from the kernel), so meshgate answers ARP and IPv6 neighbour solicitations for its own addresses
  * and resolves next hops itself: on-link destinations directly, everything else via the gateway.
- * A small table, control thread only; entries expire and are probed again.
+ * A small table, control thread only.
+ *
+ * Reachability, after Linux's neighbour states with its default timings: an entry is confirmed by
+ * an ARP or ND message from its address, and stays good for NEIGH_REACHABLE_NS. A used entry older
+ * than that is probed by unicast to the MAC it has (Linux's PROBE state), NEIGH_UCAST_PROBES times
+ * a second apart, then by broadcast (or multicast) until something answers; it keeps its MAC
+ * meanwhile, since sending to the old one loses no more than sending nowhere. When an entry's MAC
+ * changes (an answer, a gratuitous ARP after a router's failover or a host's migration, an
+ * authenticated packet from an on-link peer) every endpoint through it is rebuilt at once
+ * (peers_neighbour_update).
  */
 #include <netinet/in.h>
 #include <string.h>
@@ -11,6 +20,7 @@
 #include <rte_arp.h>
 #include <rte_icmp.h>
 #include <rte_ip.h>
+#include <rte_random.h>
 #include <rte_udp.h>
 
 #include "counters.h"
@@ -18,8 +28,9 @@
 #include "packet.h"
 
 #define NEIGH_MAX 256
-#define NEIGH_REACHABLE_NS (300ULL * 1000000000ULL)  /* re-probe a used entry after 5 min */
+#define NEIGH_REACHABLE_NS (30ULL * 1000000000ULL)   /* Linux's base_reachable_time */
 #define NEIGH_PROBE_INTERVAL_NS (1000000000ULL)      /* at most one request a second per address */
+#define NEIGH_UCAST_PROBES 3                          /* then broadcast, as Linux's ucast_probes */
 
 #define ND_NEIGHBOR_SOLICIT 135
 #define ND_NEIGHBOR_ADVERT 136
@@ -31,6 +42,7 @@ struct neigh {
 	uint8_t addr[16];
 	struct rte_ether_addr mac;
 	bool resolved;
+	uint8_t probes;        /* unicast probes since the last confirmation */
 	uint64_t confirmed_ns;
 	uint64_t probed_ns;
 };
@@ -72,16 +84,29 @@ static struct neigh *find(int family, const uint8_t *addr, bool create)
 	return oldest;
 }
 
+/*
+ * addr is at mac (an ARP or ND message from it, or an authenticated packet from an on-link peer).
+ * Endpoints through it are rebuilt when that is news: a new entry resolved, or another MAC.
+ */
 static void learn(int family, const uint8_t *addr, const struct rte_ether_addr *mac, bool create)
 {
 	struct neigh *n = find(family, addr, create);
+	bool news;
 
 	if (!n || rte_is_zero_ether_addr(mac) || rte_is_multicast_ether_addr(mac))
 		return;
+	news = !n->resolved || !rte_is_same_ether_addr(&n->mac, mac);
 	n->mac = *mac;
 	n->resolved = true;
 	n->confirmed_ns = ctrl.now_ns;
-	peers_neighbour_update();
+	n->probes = 0;
+	if (news)
+		peers_neighbour_update();
+}
+
+void neigh_learn(int family, const uint8_t *addr, const struct rte_ether_addr *mac)
+{
+	learn(family, addr, mac, true);
 }
 
 static const struct mg_wan_addr *our_addr(int family, const uint8_t *addr)
@@ -95,25 +120,45 @@ static const struct mg_wan_addr *our_addr(int family, const uint8_t *addr)
 	return NULL;
 }
 
-const uint8_t *neigh_source_addr(int family)
+static bool in_prefix(const struct mg_wan_addr *a, int family, const uint8_t *addr)
+{
+	unsigned int bits = a->prefix_len, bytes = bits / 8;
+
+	if (a->family != family || memcmp(a->addr, addr, bytes) != 0)
+		return false;
+	return bits % 8 == 0 || ((a->addr[bytes] ^ addr[bytes]) & (0xff00 >> (bits % 8)) & 0xff) == 0;
+}
+
+bool neigh_on_link(int family, const uint8_t *addr)
+{
+	for (unsigned int i = 0; i < mg_dev.n_wan_addrs; i++)
+		if (in_prefix(&mg_dev.wan_addrs[i], family, addr))
+			return true;
+	return false;
+}
+
+const uint8_t *neigh_source_addr(int family, const uint8_t *dst)
 {
 	const struct mg_wan_addr *a = our_addr(family, NULL);
 
+	/* One of ours on the destination's link, as a routing table's connected route would pick. */
+	for (unsigned int i = 0; dst && i < mg_dev.n_wan_addrs; i++)
+		if (in_prefix(&mg_dev.wan_addrs[i], family, dst))
+			return mg_dev.wan_addrs[i].addr;
 	return a ? a->addr : NULL;
 }
 
-static bool on_link(int family, const uint8_t *addr)
+bool neigh_next_hop(int family, const uint8_t *dst, uint8_t hop[16])
 {
-	for (unsigned int i = 0; i < mg_dev.n_wan_addrs; i++) {
-		const struct mg_wan_addr *a = &mg_dev.wan_addrs[i];
-		unsigned int bits = a->prefix_len, bytes = bits / 8;
-
-		if (a->family != family || memcmp(a->addr, addr, bytes) != 0)
-			continue;
-		if (bits % 8 == 0 || ((a->addr[bytes] ^ addr[bytes]) & (0xff00 >> (bits % 8)) & 0xff) == 0)
-			return true;
+	memset(hop, 0, 16);
+	if (neigh_on_link(family, dst)) {
+		memcpy(hop, dst, alen(family));
+		return true;
 	}
-	return false;
+	if (!gateway[family == AF_INET6].set)
+		return false;
+	memcpy(hop, gateway[family == AF_INET6].addr, alen(family));
+	return true;
 }
 
 static struct rte_mbuf *frame(const struct rte_ether_addr *dst, uint16_t type, uint16_t len, void **l3)
@@ -257,37 +302,36 @@ void neigh_input(struct rte_mbuf *m)
 	rte_pktmbuf_free(m);
 }
 
+/* A request for n's address: to its known MAC while unicast probes are left, else to everyone. */
 static void probe(struct neigh *n)
 {
 	static const struct rte_ether_addr bcast = { { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff } };
 	static const struct rte_ether_addr zero;
-	const uint8_t *src = neigh_source_addr(n->family);
+	const uint8_t *src = neigh_source_addr(n->family, n->addr);
+	bool unicast = n->resolved && n->probes < NEIGH_UCAST_PROBES;
 
 	if (!src || ctrl.now_ns - n->probed_ns < NEIGH_PROBE_INTERVAL_NS)
 		return;
 	n->probed_ns = ctrl.now_ns;
+	n->probes += unicast;
 	if (n->family == AF_INET) {
-		arp_send(RTE_ARP_OP_REQUEST, &bcast, src, &zero, n->addr);
+		arp_send(RTE_ARP_OP_REQUEST, unicast ? &n->mac : &bcast, src, &zero, n->addr);
 	} else {
 		/* Solicited-node multicast address ff02::1:ffXX:XXXX and its MAC 33:33:ff:XX:XX:XX. */
 		uint8_t snm[16] = { 0xff, 2, [11] = 1, [12] = 0xff, n->addr[13], n->addr[14], n->addr[15] };
 		struct rte_ether_addr mc = { { 0x33, 0x33, 0xff, n->addr[13], n->addr[14], n->addr[15] } };
 
-		nd_send(ND_NEIGHBOR_SOLICIT, &mc, snm, src, n->addr);
+		if (unicast)
+			nd_send(ND_NEIGHBOR_SOLICIT, &n->mac, n->addr, src, n->addr);
+		else
+			nd_send(ND_NEIGHBOR_SOLICIT, &mc, snm, src, n->addr);
 	}
 }
 
-bool neigh_resolve(int family, const uint8_t *addr, struct rte_ether_addr *mac)
+bool neigh_lookup(int family, const uint8_t *hop, struct rte_ether_addr *mac)
 {
-	const uint8_t *hop = addr;
-	struct neigh *n;
+	struct neigh *n = find(family, hop, true);
 
-	if (!on_link(family, addr)) {
-		if (!gateway[family == AF_INET6].set)
-			return false;
-		hop = gateway[family == AF_INET6].addr;
-	}
-	n = find(family, hop, true);
 	if (!n->resolved || ctrl.now_ns - n->confirmed_ns > NEIGH_REACHABLE_NS)
 		probe(n);
 	if (n->resolved)
@@ -295,14 +339,15 @@ bool neigh_resolve(int family, const uint8_t *addr, struct rte_ether_addr *mac)
 	return n->resolved;
 }
 
-struct rte_mbuf *neigh_udp_frame(const struct rte_ether_addr *dst_mac,
-				 const struct devconf_endpoint *dst, const void *payload, uint16_t len)
+struct rte_mbuf *neigh_udp_frame(const struct rte_ether_addr *dst_mac, const struct devconf_endpoint *dst,
+				 const uint8_t *src, const void *payload, uint16_t len)
 {
-	const uint8_t *src = neigh_source_addr(dst->family);
 	struct rte_mbuf *m;
 	uint8_t hdr[MG_OUTER_HDR_MAX], hdr_len;
 	uint8_t *p;
 
+	if (!src)
+		src = neigh_source_addr(dst->family, dst->addr);
 	if (!src)
 		return NULL;
 	packet_build_template(hdr, &hdr_len, &mg_dev.wan_mac, dst_mac, src, dst, mg_dev.listen_port);
@@ -316,6 +361,7 @@ struct rte_mbuf *neigh_udp_frame(const struct rte_ether_addr *dst_mac,
 	}
 	memcpy(p, hdr, hdr_len);
 	memcpy(p + hdr_len, payload, len);
-	packet_outer_finish(m, hdr_len, len);
+	/* Small, never fragmented: no reassembly depends on its identification. */
+	packet_outer_finish(m, hdr_len, len, (uint16_t)rte_rand());
 	return m;
 }

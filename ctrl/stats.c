@@ -104,12 +104,25 @@ static void write_packets(FILE *f)
 		{ "encrypted", offsetof(struct mg_lcore_stats, encrypted) },
 		{ "keepalives_rx", offsetof(struct mg_lcore_stats, keepalives_rx) },
 		{ "to_ctrl", offsetof(struct mg_lcore_stats, to_ctrl) },
+		{ "wan_fragments", offsetof(struct mg_lcore_stats, wan_frags) },
+		{ "reassembled", offsetof(struct mg_lcore_stats, reassembled) },
+		{ "fragmented", offsetof(struct mg_lcore_stats, fragmented) },
 	};
 
 	fprintf(f, "# HELP meshgate_packets_total Packets by stage.\n# TYPE meshgate_packets_total counter\n");
 	for (size_t i = 0; i < RTE_DIM(counters); i++)
 		fprintf(f, "meshgate_packets_total{stage=\"%s\"} %" PRIu64 "\n", counters[i].name,
 			sum(counters[i].offset));
+	/* Per worker, to see how RSS spreads the WAN's flows over the workers' queues. */
+	fprintf(f, "# HELP meshgate_worker_packets_total Packets by worker and stage.\n"
+		   "# TYPE meshgate_worker_packets_total counter\n");
+	for (unsigned int w = 0; w < mg_dev.n_workers; w++) {
+		const struct mg_lcore_stats *st = &mg_stats[mg_workers[w].lcore];
+
+		fprintf(f, "meshgate_worker_packets_total{worker=\"%u\",stage=\"wan_rx\"} %" PRIu64 "\n"
+			   "meshgate_worker_packets_total{worker=\"%u\",stage=\"inner_rx\"} %" PRIu64 "\n",
+			w, st->wan_rx, w, st->inner_rx);
+	}
 	fprintf(f, "# HELP meshgate_drops_total Packets not delivered, by reason.\n"
 		   "# TYPE meshgate_drops_total counter\n");
 	for (unsigned int r = 0; r < MG_DROP_COUNT; r++)
@@ -127,10 +140,7 @@ static void write_peers(FILE *f)
 
 		if (!p)
 			continue;
-		for (unsigned int w = 0; w < mg_dev.n_workers; w++) {
-			rx += __atomic_load_n(&mg_workers[w].peer_rx_bytes[i], __ATOMIC_RELAXED);
-			tx += __atomic_load_n(&mg_workers[w].peer_tx_bytes[i], __ATOMIC_RELAXED);
-		}
+		peers_data_bytes(p, &rx, &tx);
 		keyenc_to_base64(key, p->public_key);
 		fprintf(f, "meshgate_peer_bytes_total{peer=\"%s\",dir=\"rx\"} %" PRIu64 "\n", key, rx);
 		fprintf(f, "meshgate_peer_bytes_total{peer=\"%s\",dir=\"tx\"} %" PRIu64 "\n", key, tx);

@@ -132,7 +132,8 @@ static bool log_ok(void)
 int uapi_server_open(const char *ifname)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	int fd;
+	mode_t mask;
+	int fd, ret;
 
 	mkdir(UAPI_DIR, 0755);
 	snprintf(sock_path, sizeof(sock_path), UAPI_DIR "/%s.sock", ifname);
@@ -146,13 +147,20 @@ int uapi_server_open(const char *ifname)
 		return -EADDRINUSE;
 	}
 	unlink(sock_path);
-	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 || listen(fd, MAX_CLIENTS) != 0) {
+	/* The socket answers "get" with the private key: it must never exist with a looser mode, not
+	 * even between bind() and chmod() (wireguard-go sets umask 077 around its bind the same way).
+	 * The control thread is the only one creating files at this point of start-up. */
+	mask = umask(0077);
+	ret = bind(fd, (struct sockaddr *)&addr, sizeof(addr));
+	umask(mask);
+	if (ret != 0 || chmod(sock_path, 0600) != 0 || listen(fd, MAX_CLIENTS) != 0) {
 		int err = -errno;
 
 		close(fd);
+		if (ret == 0)
+			unlink(sock_path);
 		return err;
 	}
-	chmod(sock_path, 0600);
 	listen_fd = fd;
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		clients[i].fd = -1;

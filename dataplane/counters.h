@@ -17,10 +17,15 @@
 	X(WAN_NOT_IP, "wan_not_ip")                 /* not IPv4/IPv6/ARP */                     \
 	X(WAN_BAD_IP, "wan_bad_ip")                 /* truncated or malformed IP header */      \
 	X(WAN_NOT_OURS, "wan_not_ours")             /* not to our address, not UDP to our port */ \
-	X(WAN_FRAGMENT, "wan_fragment")             /* IP fragments are not reassembled */      \
+	X(WAN_BAD_CHECKSUM, "wan_bad_checksum")     /* IPv4 header checksum wrong */            \
+	X(WAN_FRAG_BAD, "wan_frag_bad")             /* fragment overlapping, excess, no room */ \
+	X(WAN_FRAG_TIMEOUT, "wan_frag_timeout")     /* its datagram did not complete in time */ \
+	X(WAN_FRAG_TOO_BIG, "wan_frag_too_big")     /* reassembled: larger than our buffers */ \
 	X(WAN_BAD_UDP, "wan_bad_udp")               /* UDP length inconsistent */               \
 	X(WG_BAD_MESSAGE, "wg_bad_message")         /* unknown type or wrong length */          \
 	X(CTRL_RING_FULL, "ctrl_ring_full")         /* control thread behind: handshake dropped */ \
+	X(NEIGH_RING_FULL, "neigh_ring_full")       /* control thread behind: ARP/ND dropped */ \
+	X(NO_MBUF, "no_mbuf")                       /* pool empty where a copy was needed */    \
 	/* decrypt */                                                                           \
 	X(WG_UNKNOWN_INDEX, "wg_unknown_index")     /* no keypair for the receiver index */     \
 	X(WG_KEY_EXPIRED, "wg_key_expired")         /* keypair too old or counter at limit */   \
@@ -34,8 +39,10 @@
 	X(INNER_NO_ROUTE, "inner_no_route")         /* destination matches no peer */           \
 	X(NO_ENDPOINT, "no_endpoint")               /* peer has no known endpoint */            \
 	X(STAGED_FULL, "staged_full")               /* waiting-for-handshake queue full */      \
+	X(STAGED_LIMIT, "staged_limit")             /* all peers' waiting packets at the cap */ \
 	X(NO_ROOM, "no_room")                       /* mbuf lacks head/tailroom for headers */   \
 	X(TOO_BIG, "too_big")                       /* larger than the inner MTU */             \
+	X(FRAG_FAILED, "frag_failed")               /* larger than the WAN MTU, not fragmented */ \
 	X(WAN_TX_FULL, "wan_tx_full")               /* the WAN port did not take it */          \
 	X(WAN_DOWN, "wan_down")                     /* the WAN link was down */                 \
 	/* control thread */                                                                    \
@@ -63,6 +70,7 @@ struct mg_lcore_stats {
 	uint64_t wan_rx, wan_tx, inner_rx, inner_tx;  /* packets */
 	uint64_t decrypted, encrypted, keepalives_rx;
 	uint64_t to_ctrl;                              /* handshake/ARP/ND handed to the control thread */
+	uint64_t wan_frags, reassembled, fragmented;   /* fragments in, datagrams out of them; sent */
 } __rte_cache_aligned;
 
 extern struct mg_lcore_stats mg_stats[RTE_MAX_LCORE];

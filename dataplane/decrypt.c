@@ -2,15 +2,18 @@
 /*
  * Decrypt path: WAN -> inner. One call per received burst:
  *  1. rte_eth_rx_burst on the worker's WAN queue (worker.c).
- *  2. Classify into sub-vectors: ARP and IPv6 neighbour discovery -> control ring; UDP to one of our
- *     addresses and the listen port carrying a WireGuard message: data -> the data vector, handshake
- *     and cookie messages -> control ring; everything else -> a named drop.
+ *  2. Classify into sub-vectors: ARP and IPv6 neighbour discovery -> the neighbour ring; UDP to one
+ *     of our addresses and the listen port carrying a WireGuard message: data -> the data vector,
+ *     handshake and cookie messages -> the control ring; everything else -> a named drop. IPv4
+ *     header checksums are checked; fragments of UDP to us are reassembled (frag.c) and a datagram
+ *     they complete is classified in their place.
  *  3. Data: receiver index -> keypair through the published index table (RCU read side); expired
  *     keypairs drop here, before any crypto.
  *  4. One burst AEAD open, in place.
  *  5. In burst order, per keypair: the replay window (under the keypair's lock, taken once per run of
  *     packets with the same keypair), then last-received times, a "next" keypair's confirmation and
- *     roaming, reported to the control thread as events.
+ *     roaming (another source address or port, another of our addresses, or, for a peer on our link,
+ *     another MAC), reported to the control thread as events.
  *  6. Inner checks: IP version and length, the source must route to the same peer (allowed-IPs);
  *     keepalives end here.
  *  7. Burst to the inner device (host mode: the TUN); what it does not take is counted and freed.
@@ -21,8 +24,10 @@
 #include <rte_arp.h>
 #include <rte_ethdev.h>
 #include <rte_icmp.h>
+#include <rte_ip_frag.h>
 
 #include "counters.h"
+#include "frag.h"
 #include "packet.h"
 #include "worker.h"
 
@@ -37,9 +42,25 @@ static bool is_our_addr(int family, const uint8_t *addr)
 	return false;
 }
 
-enum verdict { V_DATA, V_CTRL, V_DROP };
+enum verdict { V_DATA, V_CTRL, V_NEIGH, V_FRAG, V_DROP };
 
-/* Sets l2_len/l3_len and, for data and handshakes, leaves the UDP payload findable. */
+/* The IPv4 header checksum, as the port checked it or here (RFC 1071: it sums to all ones). */
+static bool ipv4_checksum_ok(const struct rte_mbuf *m, const struct rte_ipv4_hdr *ip)
+{
+	uint64_t f = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+
+	if (f == RTE_MBUF_F_RX_IP_CKSUM_GOOD)
+		return true;
+	if (f == RTE_MBUF_F_RX_IP_CKSUM_BAD)
+		return false;
+	return rte_ipv4_cksum(ip) == 0;
+}
+
+/*
+ * Sets l2_len/l3_len and, for data and handshakes, leaves the UDP payload findable. A fragment
+ * for one of our addresses, of a UDP datagram, is V_FRAG with l3_len covering IPv6's fragment
+ * header (as rte_ip_frag expects); its UDP header is in the first fragment only.
+ */
 static enum verdict classify(struct rte_mbuf *m, enum mg_drop *why)
 {
 	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
@@ -55,7 +76,7 @@ static enum verdict classify(struct rte_mbuf *m, enum mg_drop *why)
 	m->l2_len = RTE_ETHER_HDR_LEN;
 	len -= RTE_ETHER_HDR_LEN;
 	if (type == RTE_ETHER_TYPE_ARP)
-		return V_CTRL;
+		return V_NEIGH;
 	if (type == RTE_ETHER_TYPE_IPV4) {
 		const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)l3;
 
@@ -65,30 +86,44 @@ static enum verdict classify(struct rte_mbuf *m, enum mg_drop *why)
 		ip_len = rte_be_to_cpu_16(ip->total_length);
 		if (l3_len < sizeof(*ip) || ip_len < l3_len || ip_len > len)
 			return V_DROP;
-		if (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) {
-			*why = MG_DROP_WAN_FRAGMENT;
+		/* A source corrupted on the way must not be adopted by roaming. */
+		*why = MG_DROP_WAN_BAD_CHECKSUM;
+		if (!ipv4_checksum_ok(m, ip))
 			return V_DROP;
-		}
 		*why = MG_DROP_WAN_NOT_OURS;
 		if (ip->next_proto_id != IPPROTO_UDP || !is_our_addr(AF_INET, (const uint8_t *)&ip->dst_addr))
 			return V_DROP;
+		if (unlikely(rte_ipv4_frag_pkt_is_fragmented(ip))) {
+			m->l3_len = l3_len;
+			return V_FRAG;
+		}
 	} else if (type == RTE_ETHER_TYPE_IPV6) {
 		const struct rte_ipv6_hdr *ip = (const struct rte_ipv6_hdr *)l3;
+		uint8_t proto;
 
 		if (len < sizeof(*ip) || (l3[0] >> 4) != 6)
 			return V_DROP;
+		proto = ip->proto;
 		l3_len = sizeof(*ip);
 		ip_len = rte_be_to_cpu_16(ip->payload_len) + l3_len;
 		if (ip_len > len)
 			return V_DROP;
 		/* Neighbour discovery (ICMPv6 133-137) goes to the control thread whatever its target. */
-		if (ip->proto == IPPROTO_ICMPV6 && ip_len >= l3_len + 4 && l3[l3_len] >= 133 && l3[l3_len] <= 137) {
+		if (proto == IPPROTO_ICMPV6 && ip_len >= l3_len + 4 && l3[l3_len] >= 133 && l3[l3_len] <= 137) {
 			m->l3_len = l3_len;
-			return V_CTRL;
+			return V_NEIGH;
+		}
+		if (unlikely(proto == IPPROTO_FRAGMENT) && ip_len >= l3_len + RTE_IPV6_FRAG_HDR_SIZE) {
+			proto = l3[l3_len]; /* the fragment header's next header */
+			l3_len += RTE_IPV6_FRAG_HDR_SIZE;
 		}
 		*why = MG_DROP_WAN_NOT_OURS;
-		if (ip->proto != IPPROTO_UDP || !is_our_addr(AF_INET6, ip->dst_addr))
+		if (proto != IPPROTO_UDP || !is_our_addr(AF_INET6, ip->dst_addr))
 			return V_DROP;
+		if (unlikely(l3_len > sizeof(*ip))) {
+			m->l3_len = l3_len;
+			return V_FRAG;
+		}
 	} else {
 		*why = MG_DROP_WAN_NOT_IP;
 		return V_DROP;
@@ -127,13 +162,14 @@ static inline uint32_t data_len(struct rte_mbuf *m)
 	return rte_pktmbuf_data_len(m) - m->l2_len - m->l3_len - sizeof(struct rte_udp_hdr);
 }
 
-static void to_ctrl(struct rte_mbuf **ctrl, unsigned int n)
+/* Hand frames to the control thread on ring r; what does not fit is counted as full. */
+static void to_ctrl(struct rte_ring *r, struct rte_mbuf **ctrl, unsigned int n, enum mg_drop full)
 {
-	unsigned int sent = rte_ring_enqueue_burst(mg_dev.to_ctrl, (void **)ctrl, n, NULL);
+	unsigned int sent = rte_ring_enqueue_burst(r, (void **)ctrl, n, NULL);
 
 	mg_stats[rte_lcore_id()].to_ctrl += sent;
 	if (sent < n) {
-		mg_drop(MG_DROP_CTRL_RING_FULL, n - sent);
+		mg_drop(full, n - sent);
 		rte_pktmbuf_free_bulk(ctrl + sent, n - sent);
 	}
 }
@@ -156,12 +192,34 @@ static struct mg_keypair *lookup_keypair(struct mg_worker *w, struct rte_mbuf *m
 	return kp;
 }
 
+/*
+ * Whether an authenticated packet came the way the peer's endpoint says: its source address and
+ * port, our address it was sent to, and, when the peer is on our link, its MAC (a new one means
+ * the peer's NIC or host changed under the same address).
+ */
+static bool came_as_expected(const struct mg_endpoint *ep, const struct rte_mbuf *m)
+{
+	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	const uint8_t *l3 = (const uint8_t *)(eth + 1);
+	const struct rte_udp_hdr *udp = (const struct rte_udp_hdr *)(l3 + m->l3_len);
+	bool v4 = (l3[0] >> 4) == 4;
+
+	if (!ep || ep->addr.family != (v4 ? AF_INET : AF_INET6) ||
+	    rte_be_to_cpu_16(udp->src_port) != ep->addr.port)
+		return false;
+	if (v4 ? memcmp(l3 + 12, ep->addr.addr, 4) || memcmp(l3 + 16, ep->local, 4)
+	       : memcmp(l3 + 8, ep->addr.addr, 16) || memcmp(l3 + 24, ep->local, 16))
+		return false;
+	return !ep->on_link || rte_is_same_ether_addr(&eth->src_addr, (const struct rte_ether_addr *)ep->hdr);
+}
+
 /* Step 5 side effects for one authenticated packet. */
 static void note_authenticated(struct mg_worker *w, struct mg_keypair *kp, struct rte_mbuf *m)
 {
 	struct mg_peer *peer = kp->peer;
 	struct mg_endpoint *ep = __atomic_load_n(&peer->endpoint, __ATOMIC_ACQUIRE);
-	struct mg_event ev = { .peer = peer, .peer_gen = peer->gen, .peer_id = peer->id, .keypair = kp };
+	struct mg_event ev = { .peer = peer, .peer_gen = peer->gen, .peer_id = peer->id, .keypair = kp,
+			       .keypair_serial = kp->serial };
 
 	__atomic_store_n(&peer->last_rx_auth_ns, w->now_ns, __ATOMIC_RELAXED);
 	w->peer_rx_bytes[peer->id] += data_len(m);
@@ -170,10 +228,10 @@ static void note_authenticated(struct mg_worker *w, struct mg_keypair *kp, struc
 		if (!worker_post_event(&ev))
 			__atomic_store_n(&kp->confirm_sent, 0, __ATOMIC_RELAXED);
 	}
-	packet_outer_source(m, &ev.from);
-	if (unlikely(!ep || !packet_endpoint_equal(&ep->addr, &ev.from)) &&
-	    !__atomic_exchange_n(&peer->roam_pending, 1, __ATOMIC_RELAXED)) {
+	if (unlikely(!came_as_expected(ep, m)) && !__atomic_exchange_n(&peer->roam_pending, 1, __ATOMIC_RELAXED)) {
 		ev.type = MG_EV_ROAMED;
+		packet_outer_source(m, &ev.from);
+		packet_outer_dest(m, ev.local);
 		rte_ether_addr_copy(&rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->src_addr, &ev.from_mac);
 		if (!worker_post_event(&ev))
 			__atomic_store_n(&peer->roam_pending, 0, __ATOMIC_RELAXED);
@@ -273,33 +331,53 @@ static void decrypt_data(struct mg_worker *w, struct rte_mbuf **pkts, unsigned i
 		rte_pktmbuf_free_bulk(drop, ndrop);
 }
 
+/* Step 2 for one frame: onto its vector, or dropped (counted). */
+static void sort_frame(struct mg_worker *w, struct rte_mbuf *m, struct rte_mbuf **data, unsigned int *nd,
+		       struct rte_mbuf **ctrl, unsigned int *nc, struct rte_mbuf **neigh, unsigned int *nn,
+		       struct rte_mbuf **drop, unsigned int *nx)
+{
+	enum mg_drop why;
+
+	switch (classify(m, &why)) {
+	case V_DATA:
+		data[(*nd)++] = m;
+		break;
+	case V_CTRL:
+		ctrl[(*nc)++] = m;
+		break;
+	case V_NEIGH:
+		neigh[(*nn)++] = m;
+		break;
+	case V_FRAG:
+		/* The datagram, when this fragment completes it, is sorted like any frame; it takes
+		 * the fragment's place, so the vectors never hold more than the burst. */
+		m = frag_reassemble(w, m);
+		if (m)
+			sort_frame(w, m, data, nd, ctrl, nc, neigh, nn, drop, nx);
+		break;
+	default:
+		mg_drop(why, 1);
+		drop[(*nx)++] = m;
+	}
+}
+
 void decrypt_burst(struct mg_worker *w, struct rte_mbuf **pkts, uint16_t n)
 {
-	struct rte_mbuf *data[MG_BURST], *ctrl[MG_BURST], *drop[MG_BURST];
-	unsigned int nd = 0, nc = 0, nx = 0;
+	struct rte_mbuf *data[MG_BURST], *ctrl[MG_BURST], *neigh[MG_BURST], *drop[MG_BURST];
+	unsigned int nd = 0, nc = 0, nn = 0, nx = 0;
 
 	mg_stats[w->lcore].wan_rx += n;
 	for (uint16_t i = 0; i < n; i++) {
-		enum mg_drop why;
-
 		if (i + 1 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
-		switch (classify(pkts[i], &why)) {
-		case V_DATA:
-			data[nd++] = pkts[i];
-			break;
-		case V_CTRL:
-			ctrl[nc++] = pkts[i];
-			break;
-		default:
-			mg_drop(why, 1);
-			drop[nx++] = pkts[i];
-		}
+		sort_frame(w, pkts[i], data, &nd, ctrl, &nc, neigh, &nn, drop, &nx);
 	}
 	if (nx)
 		rte_pktmbuf_free_bulk(drop, nx);
+	if (nn)
+		to_ctrl(mg_dev.to_neigh, neigh, nn, MG_DROP_NEIGH_RING_FULL);
 	if (nc)
-		to_ctrl(ctrl, nc);
+		to_ctrl(mg_dev.to_ctrl, ctrl, nc, MG_DROP_CTRL_RING_FULL);
 	if (nd)
 		decrypt_data(w, data, nd);
 }

@@ -13,8 +13,13 @@
 #include <rte_ring_elem.h>
 
 #include "device.h"
+#include "frag.h"
 
 #define RING_SIZE 1024
+#define NEIGH_RING_SIZE 256
+/* All staging rings together: what the pool holds beyond the ports and the rings, so peers whose
+ * handshakes never complete cannot take the mbufs that WAN receive needs. */
+#define STAGED_MAX 8192
 
 struct mg_device mg_dev;
 
@@ -48,11 +53,12 @@ uint64_t mg_now_ns(void)
 static int create_rings(void)
 {
 	mg_dev.to_ctrl = rte_ring_create("mg_to_ctrl", RING_SIZE, SOCKET_ID_ANY, RING_F_SC_DEQ);
+	mg_dev.to_neigh = rte_ring_create("mg_to_neigh", NEIGH_RING_SIZE, SOCKET_ID_ANY, RING_F_SC_DEQ);
 	mg_dev.ctrl_tx = rte_ring_create("mg_ctrl_tx", RING_SIZE, SOCKET_ID_ANY, RING_F_SP_ENQ);
 	mg_dev.events = rte_ring_create_elem("mg_events", sizeof(struct mg_event), RING_SIZE,
 					     SOCKET_ID_ANY, RING_F_SC_DEQ);
 	mg_dev.flush = rte_ring_create("mg_flush", RING_SIZE, SOCKET_ID_ANY, RING_F_SP_ENQ);
-	return mg_dev.to_ctrl && mg_dev.ctrl_tx && mg_dev.events && mg_dev.flush ? 0 : -ENOMEM;
+	return mg_dev.to_ctrl && mg_dev.to_neigh && mg_dev.ctrl_tx && mg_dev.events && mg_dev.flush ? 0 : -ENOMEM;
 }
 
 static int create_rcu(void)
@@ -65,13 +71,34 @@ static int create_rcu(void)
 	return rte_rcu_qsbr_init(mg_dev.rcu, mg_dev.n_workers);
 }
 
-int device_create(unsigned int n_workers, unsigned int port_mbufs)
+uint16_t device_data_room(uint16_t inner_mtu, uint16_t wan_mtu)
+{
+	/* An inner packet with the encrypt path's tail (padding, tag) behind it and its headers in the
+	 * headroom; a received WAN frame (a VLAN tag's worth spare); a datagram reassembled from
+	 * fragments, whole: at least DPDK's default. */
+	uint32_t room = RTE_MAX(RTE_MAX((uint32_t)inner_mtu + MG_WG_OVERHEAD, (uint32_t)wan_mtu + RTE_ETHER_HDR_LEN + 4),
+				(uint32_t)RTE_MBUF_DEFAULT_DATAROOM);
+
+	return (uint16_t)(RTE_PKTMBUF_HEADROOM + RTE_ALIGN_CEIL(room, 1024));
+}
+
+int device_create(unsigned int n_workers, unsigned int port_mbufs, uint16_t inner_mtu, uint16_t wan_mtu)
 {
 	mg_dev.n_workers = n_workers;
-	/* The ports' descriptors, plus the rings in between and the staging rings' worth. */
-	mg_dev.pool = rte_pktmbuf_pool_create("mg_pool", port_mbufs + 4 * RING_SIZE + 8191, 256, 0,
-					      RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
-	if (!mg_dev.pool)
+	mg_dev.inner_mtu = inner_mtu;
+	mg_dev.wan_mtu = wan_mtu;
+	mg_dev.wan_frame_max = (uint16_t)(wan_mtu + RTE_ETHER_HDR_LEN);
+	/* The ports' descriptors, the rings in between, the staging rings' worth, and what the
+	 * reassembly tables may hold. */
+	mg_dev.staged_max = STAGED_MAX;
+	mg_dev.staged = 0;
+	mg_dev.pool = rte_pktmbuf_pool_create("mg_pool", port_mbufs + 4 * RING_SIZE + NEIGH_RING_SIZE + STAGED_MAX +
+					      frag_pool_mbufs(n_workers), 256, 0,
+					      device_data_room(inner_mtu, wan_mtu), rte_socket_id());
+	/* Fragments we send point into the packet they were cut from: mbufs without data of their own. */
+	mg_dev.indirect_pool = rte_pktmbuf_pool_create("mg_indirect", 1024 * n_workers + 1023, 32, 0, 0,
+						       rte_socket_id());
+	if (!mg_dev.pool || !mg_dev.indirect_pool)
 		return -ENOMEM;
 	return create_rings() ?: create_rcu();
 }
@@ -90,6 +117,7 @@ unsigned int device_destroy(void)
 	unsigned int leaked = 0;
 
 	drain_ring(mg_dev.to_ctrl);
+	drain_ring(mg_dev.to_neigh);
 	drain_ring(mg_dev.ctrl_tx);
 	/* Every holder of mbufs (TUN stashes, staging rings, the rings above) has given them back by
 	 * now, and the ports are closed: anything still out of the pool, beyond what the ports kept
@@ -97,12 +125,15 @@ unsigned int device_destroy(void)
 	if (mg_dev.pool && rte_mempool_in_use_count(mg_dev.pool) > mg_dev.pool_kept_by_ports)
 		leaked = rte_mempool_in_use_count(mg_dev.pool) - mg_dev.pool_kept_by_ports;
 	rte_ring_free(mg_dev.to_ctrl);
+	rte_ring_free(mg_dev.to_neigh);
 	rte_ring_free(mg_dev.ctrl_tx);
 	rte_ring_free(mg_dev.events);
 	rte_ring_free(mg_dev.flush);
 	rte_free(mg_dev.rcu);
 	rte_mempool_free(mg_dev.pool);
-	mg_dev.to_ctrl = mg_dev.ctrl_tx = mg_dev.events = mg_dev.flush = NULL;
+	rte_mempool_free(mg_dev.indirect_pool);
+	mg_dev.indirect_pool = NULL;
+	mg_dev.to_ctrl = mg_dev.to_neigh = mg_dev.ctrl_tx = mg_dev.events = mg_dev.flush = NULL;
 	mg_dev.rcu = NULL;
 	mg_dev.pool = NULL;
 	return leaked;

@@ -46,15 +46,24 @@
 #define MG_BURST 32u
 #define MG_NS_PER_S 1000000000ULL  /* DPDK's NS_PER_S is an int */
 #define MG_OUTER_HDR_MAX (RTE_ETHER_HDR_LEN + 40 + 8)
+/* What an inner packet grows by on the way out: data header and tag, UDP, IPv6, Ethernet. */
+#define MG_WG_OVERHEAD (MESSAGE_DATA_HEADER_SIZE + NOISE_AUTHTAG_LEN + 8 + 40 + RTE_ETHER_HDR_LEN)
+#define MG_MAX_FRAGS 32             /* fragments of one outer datagram we send (9000 B over 576) */
 
-/* Keys for one direction pair, from one handshake. Immutable once published but for the counters. */
+/*
+ * Keys for one direction pair, from one handshake. Immutable once published but for the counters
+ * and the sending flag, which only ever goes from valid to not (a private key change expires
+ * keypairs for sending while they still decrypt, as Linux's keypair->sending.is_valid).
+ */
 struct mg_keypair {
 	uint8_t send_key[NOISE_SYMMETRIC_KEY_LEN];
 	uint8_t recv_key[NOISE_SYMMETRIC_KEY_LEN];
 	uint64_t birth_ns;
+	uint64_t serial;                   /* unique per keypair ever made: events name it by this */
 	uint32_t local_index;              /* the receiver index peers put on packets to us */
 	uint32_t remote_index;             /* what we put on packets to the peer */
 	bool initiator;
+	uint8_t sending_valid;             /* written by the control thread (relaxed), read per burst */
 	struct mg_peer *peer;
 	uint32_t confirm_sent;             /* worker-written: MG_EV_KEYPAIR_CONFIRMED posted once */
 	uint64_t send_counter __rte_cache_aligned; /* next nonce: one atomic add per burst */
@@ -62,12 +71,19 @@ struct mg_keypair {
 	struct replay replay;
 };
 
-/* Where a peer is and how to reach it: a ready-made outer header. Immutable; replaced as a whole. */
+/*
+ * Where a peer is and how to reach it: a ready-made outer header. Immutable; replaced as a whole.
+ * The header's source address is the one of ours the peer last reached us at (as Linux keeps a
+ * source per endpoint), else one on the peer's link, else our first of its family.
+ */
 struct mg_endpoint {
-	struct devconf_endpoint addr;
-	bool resolved;                     /* hdr carries the next hop's MAC */
+	uint8_t hdr[MG_OUTER_HDR_MAX] __rte_aligned(8); /* Ethernet + IP + UDP, lengths and checksums
+							 * to fill */
 	uint8_t hdr_len;                   /* 42 (IPv4) or 62 (IPv6) */
-	uint8_t hdr[MG_OUTER_HDR_MAX];     /* Ethernet + IP + UDP, lengths and checksums to fill */
+	bool resolved;                     /* hdr carries the next hop's MAC */
+	bool on_link;                      /* next hop is the peer itself: its frames' MAC is news */
+	struct devconf_endpoint addr;
+	uint8_t local[16];                 /* our address in the header (IPv4: the first 4 bytes) */
 };
 
 struct mg_peer {
@@ -96,6 +112,8 @@ struct mg_peer {
 	struct timers timers;
 	uint16_t persistent_keepalive;
 	uint64_t ctrl_tx_bytes, ctrl_rx_bytes; /* handshake messages and control keepalives */
+	uint64_t rx_bytes_base, tx_bytes_base; /* the workers' counters for this id at creation */
+	bool sent_lastminute_handshake;    /* the receive path's last-chance rekey, once per session */
 	uint64_t last_handshake_unix_ns;   /* wall clock, for "wg show" */
 	uint8_t pending_msg[MESSAGE_INITIATION_SIZE]; /* a handshake message waiting for ARP/ND */
 	uint16_t pending_len;
@@ -112,17 +130,19 @@ enum mg_event_type {
 /*
  * Carried by value in the event ring (no allocation on the packet path). The control thread reads
  * an event after the worker's reference to the peer may have ended, so it checks peer/gen against
- * the peer table before touching the peer, and compares keypair only as a pointer value.
+ * the peer table before touching the peer, and a keypair by pointer and serial together (the
+ * memory of a freed keypair can hold a new one).
  */
 struct mg_event {
 	struct mg_peer *peer;
 	uint64_t peer_gen;
-	uint32_t peer_id;
 	struct mg_keypair *keypair;
-	struct devconf_endpoint from;
-	struct rte_ether_addr from_mac;
+	uint64_t keypair_serial;
+	uint32_t peer_id;
 	uint8_t type;
-	uint8_t pad;
+	struct devconf_endpoint from;      /* MG_EV_ROAMED: the peer's address and port */
+	uint8_t local[16];                 /* and ours it was sent to */
+	struct rte_ether_addr from_mac;
 } __rte_aligned(8);
 
 _Static_assert(sizeof(struct mg_event) % 4 == 0, "ring element size must be a multiple of 4");
@@ -161,17 +181,25 @@ struct mg_device {
 	const struct mg_inner_ops *inner;
 	unsigned int n_workers;
 	uint16_t inner_mtu;
+	uint16_t wan_mtu;                  /* IP packets larger than this leave fragmented */
+	uint16_t wan_frame_max;            /* wan_mtu + Ethernet header */
+	bool wan_multi_seg;                /* the WAN port sends chained mbufs (else: linearized) */
 	bool idle_backoff;
 	struct rte_mempool *pool;
+	struct rte_mempool *indirect_pool; /* for fragments referring to a packet's data */
 	unsigned int pool_kept_by_ports;   /* out of the pool once the ports started (see port.c) */
 	struct rte_ether_addr wan_mac;
 	struct mg_wan_addr wan_addrs[MG_MAX_WAN_ADDRS];
 	unsigned int n_wan_addrs;
-	struct rte_ring *to_ctrl;          /* mbufs: handshake messages, ARP, ND (MP/SC) */
+	struct rte_ring *to_ctrl;          /* mbufs: handshake messages (MP/SC) */
+	struct rte_ring *to_neigh;         /* mbufs: ARP and ND, apart so a handshake flood cannot
+					    * starve neighbour resolution (MP/SC) */
 	struct rte_ring *ctrl_tx;          /* mbufs the control thread wants sent on the WAN (SP/MC) */
 	struct rte_ring *events;           /* struct mg_event by value (MP/SC) */
 	struct rte_ring *flush;            /* ids of peers whose staged packets can go now (SP/MC) */
 	struct rte_rcu_qsbr *rcu;
+	unsigned int staged_max;           /* mbufs all staging rings together may hold */
+	uint32_t staged;                   /* mbufs in staging rings now (atomic, any thread) */
 
 	/* Published by the control thread (acquire/release). */
 	uint16_t listen_port;              /* host order */
@@ -189,10 +217,13 @@ extern struct mg_device mg_dev;
 uint64_t mg_now_ns(void);
 void mg_clock_init(void);
 
-/* device.c: the pool (port_mbufs for the ports' descriptors, plus what the rings can hold), the
- * rings, RCU for n_workers. 0 or -errno; device_destroy() undoes what was done, either way, and
- * returns how many mbufs were still out of the pool once the rings were drained (a leak). */
-int device_create(unsigned int n_workers, unsigned int port_mbufs);
+/* device.c: the pool (port_mbufs for the ports' descriptors, plus what the rings and the
+ * reassembly tables can hold, each mbuf with room for the largest frame the MTUs allow), the rings,
+ * RCU for n_workers. 0 or -errno; device_destroy() undoes what was done, either way, and returns
+ * how many mbufs were still out of the pool once the rings were drained (a leak). */
+int device_create(unsigned int n_workers, unsigned int port_mbufs, uint16_t inner_mtu, uint16_t wan_mtu);
+/* The pool's data room (headroom included) for these MTUs. */
+uint16_t device_data_room(uint16_t inner_mtu, uint16_t wan_mtu);
 unsigned int device_destroy(void);
 
 static inline struct mg_keypair *mg_load(struct mg_keypair *const *p)

@@ -4,21 +4,24 @@
  *  1. A burst from the inner device (worker.c; host mode: the TUN).
  *  2. Per packet: IP version and length; destination -> peer by longest-prefix match on allowed-IPs.
  *  3. Group the burst by peer, keeping each peer's packets in order.
- *  4. Per peer: the current keypair must be usable (exists, younger than REJECT_AFTER_TIME, nonces
- *     left); if not, the packets wait in the peer's bounded staging ring and the control thread is
- *     asked for a handshake (drop with a counter when the ring is full, never block). Nonces for the
- *     whole group come from one atomic add. A keypair due for rekeying asks for a handshake too.
+ *  4. Per peer: the current keypair must be usable (exists, valid for sending, younger than
+ *     REJECT_AFTER_TIME, nonces left); if not, the packets wait in the peer's bounded staging ring
+ *     and the control thread is asked for a handshake (drop with a counter when the ring, or all
+ *     rings together, are full; never block). Nonces for the whole group come from one atomic
+ *     add. A keypair due for rekeying asks for a handshake too.
  *  5. Pad to 16 bytes, prepend the data header, one burst AEAD seal over all groups, in place; the
  *     tag goes in the tailroom.
  *  6. Prepend the outer Ethernet/IP/UDP header from the peer's endpoint template; lengths and
  *     checksums.
  *  7. rte_eth_tx_burst on the worker's WAN queue; what the port does not take is counted and freed.
+ *     A packet larger than the WAN MTU goes out as IP fragments (frag.c), as Linux sends them.
  */
 #include <string.h>
 
 #include <rte_ethdev.h>
 
 #include "counters.h"
+#include "frag.h"
 #include "packet.h"
 #include "worker.h"
 
@@ -30,12 +33,20 @@ static void want_handshake(struct mg_peer *peer)
 		__atomic_store_n(&peer->want_handshake, 0, __ATOMIC_RELAXED);
 }
 
+/*
+ * Packets wait for a keypair in the peer's ring (MG_MAX_STAGED, as Linux's MAX_STAGED_PACKETS),
+ * and all peers' rings together hold at most mg_dev.staged_max: peers that never answer must not
+ * take the mbufs WAN receive needs. One atomic per staged group; staging is the slow path.
+ */
 static void stage(struct mg_peer *peer, struct rte_mbuf **pkts, unsigned int n)
 {
-	unsigned int queued = rte_ring_enqueue_burst(peer->staged, (void **)pkts, n, NULL);
+	uint32_t before = __atomic_fetch_add(&mg_dev.staged, n, __ATOMIC_RELAXED);
+	unsigned int room = before >= mg_dev.staged_max ? 0 : RTE_MIN(n, mg_dev.staged_max - before);
+	unsigned int queued = rte_ring_enqueue_burst(peer->staged, (void **)pkts, room, NULL);
 
 	if (queued < n) {
-		mg_drop(MG_DROP_STAGED_FULL, n - queued);
+		__atomic_fetch_sub(&mg_dev.staged, n - queued, __ATOMIC_RELAXED);
+		mg_drop(queued < room ? MG_DROP_STAGED_FULL : MG_DROP_STAGED_LIMIT, n - queued);
 		rte_pktmbuf_free_bulk(pkts + queued, n - queued);
 	}
 	want_handshake(peer);
@@ -47,7 +58,7 @@ static struct mg_keypair *reserve(struct mg_worker *w, struct mg_peer *peer, uns
 {
 	struct mg_keypair *kp = mg_load(&peer->current);
 
-	if (!kp)
+	if (!kp || !__atomic_load_n(&kp->sending_valid, __ATOMIC_RELAXED))
 		return NULL;
 	*first = __atomic_fetch_add(&kp->send_counter, n, __ATOMIC_RELAXED);
 	if (timers_keypair_rejected(kp->birth_ns, *first + n - 1, w->now_ns))
@@ -85,6 +96,21 @@ static bool prepare(struct rte_mbuf *m, struct mg_keypair *kp, uint64_t counter,
 	return true;
 }
 
+/* Step 7 for a packet larger than the WAN MTU: what is ready so far goes first, then its fragments. */
+static unsigned int send_fragmented(struct mg_worker *w, struct rte_mbuf **ready, unsigned int nready,
+				    struct rte_mbuf *m)
+{
+	struct rte_mbuf *frags[MG_MAX_FRAGS];
+	uint16_t n;
+
+	if (nready)
+		worker_wan_tx(w, ready, (uint16_t)nready);
+	n = frag_fragment(w, m, frags, RTE_DIM(frags));
+	if (n)
+		worker_wan_tx(w, frags, n);
+	return 0;
+}
+
 /* Steps 6-7 for sealed packets; ep[i] is packet i's endpoint. */
 static void transmit(struct mg_worker *w, struct rte_mbuf **pkts, struct mg_endpoint **eps,
 		     struct mg_peer **peers, unsigned int n)
@@ -101,11 +127,15 @@ static void transmit(struct mg_worker *w, struct rte_mbuf **pkts, struct mg_endp
 			continue;
 		}
 		memcpy(hdr, eps[i]->hdr, eps[i]->hdr_len);
-		packet_outer_finish(pkts[i], eps[i]->hdr_len, udp_len);
+		packet_outer_finish(pkts[i], eps[i]->hdr_len, udp_len, w->ip_id);
+		w->ip_id += (uint16_t)mg_dev.n_workers;
 		w->peer_tx_bytes[peers[i]->id] += udp_len;
-		pkts[nout++] = pkts[i];
+		if (unlikely(rte_pktmbuf_data_len(pkts[i]) > mg_dev.wan_frame_max))
+			nout = send_fragmented(w, pkts, nout, pkts[i]);
+		else
+			pkts[nout++] = pkts[i];
 	}
-	worker_wan_tx(w, pkts, nout);
+	worker_wan_tx(w, pkts, (uint16_t)nout);
 }
 
 /*
@@ -217,6 +247,7 @@ void encrypt_flush_staged(struct mg_worker *w, struct mg_peer *peer)
 	while (left && (n = rte_ring_dequeue_burst(peer->staged, (void **)pkts, RTE_MIN(left, MG_BURST),
 						  NULL)) > 0) {
 		left -= n;
+		__atomic_fetch_sub(&mg_dev.staged, n, __ATOMIC_RELAXED);
 		encrypt_groups(w, pkts, &peer, &n, 1, true);
 	}
 }

@@ -62,6 +62,18 @@ static inline void packet_outer_source(const struct rte_mbuf *m, struct devconf_
 	ep->port = rte_be_to_cpu_16(udp->src_port);
 }
 
+/* Our address a received WAN packet was sent to (16 bytes; IPv4 in the first 4, rest zero). */
+static inline void packet_outer_dest(const struct rte_mbuf *m, uint8_t local[16])
+{
+	const uint8_t *l3 = rte_pktmbuf_mtod_offset(m, const uint8_t *, m->l2_len);
+
+	memset(local, 0, 16);
+	if ((l3[0] >> 4) == 4)
+		memcpy(local, l3 + 16, 4);
+	else
+		memcpy(local, l3 + 24, 16);
+}
+
 static inline bool packet_endpoint_equal(const struct devconf_endpoint *a, const struct devconf_endpoint *b)
 {
 	return a->family == b->family && a->port == b->port &&
@@ -70,9 +82,11 @@ static inline bool packet_endpoint_equal(const struct devconf_endpoint *a, const
 
 /*
  * Complete an outer header copied from an endpoint template in front of a UDP payload of len bytes:
- * IP lengths and checksum, UDP length; UDP checksum 0 for IPv4 (allowed), computed for IPv6 (required).
+ * IP lengths, identification and checksum, UDP length; UDP checksum 0 for IPv4 (allowed), computed
+ * for IPv6 (required). Don't-fragment stays clear, as Linux sends WireGuard's UDP, so a router with a
+ * smaller MTU fragments rather than drops; ip_id tells one datagram's fragments from another's.
  */
-static inline void packet_outer_finish(struct rte_mbuf *m, uint8_t hdr_len, uint32_t udp_len)
+static inline void packet_outer_finish(struct rte_mbuf *m, uint8_t hdr_len, uint32_t udp_len, uint16_t ip_id)
 {
 	uint8_t *l3 = rte_pktmbuf_mtod_offset(m, uint8_t *, RTE_ETHER_HDR_LEN);
 	struct rte_udp_hdr *udp;
@@ -82,6 +96,7 @@ static inline void packet_outer_finish(struct rte_mbuf *m, uint8_t hdr_len, uint
 
 		udp = (struct rte_udp_hdr *)(ip + 1);
 		ip->total_length = rte_cpu_to_be_16(udp_len + sizeof(*ip) + sizeof(*udp));
+		ip->packet_id = rte_cpu_to_be_16(ip_id);
 		ip->hdr_checksum = 0;
 		ip->hdr_checksum = rte_ipv4_cksum(ip);
 		udp->dgram_len = rte_cpu_to_be_16(udp_len + sizeof(*udp));

@@ -5,9 +5,14 @@
  * (device.c). Runs once, before any worker starts.
  */
 #include <errno.h>
+#include <inttypes.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
@@ -48,6 +53,24 @@ static int find_port(const char *dev, uint16_t *port)
 	return rte_eth_dev_get_port_by_name(name, port);
 }
 
+/*
+ * Offloads where the device has them: RSS over addresses and UDP ports across the workers' queues
+ * (fragments, which carry no ports, hash by addresses so a datagram's fragments meet in one
+ * worker's reassembly table), the IPv4 header checksum checked on receive, chained mbufs on send
+ * (for fragments; without it they are linearized). AF_XDP has none of these in DPDK 22.11: there the
+ * kernel's own RSS spreads frames over the queues.
+ */
+void port_offloads(const struct rte_eth_dev_info *info, unsigned int nq, struct rte_eth_conf *conf)
+{
+	if (nq > 1 && info->flow_type_rss_offloads) {
+		conf->rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf->rx_adv_conf.rss_conf.rss_hf = (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP) & info->flow_type_rss_offloads;
+	}
+	conf->rxmode.offloads |= info->rx_offload_capa & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;
+	conf->txmode.offloads |= info->tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	mg_dev.wan_multi_seg = (conf->txmode.offloads & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) != 0;
+}
+
 static int start_port(uint16_t port, const char *what, unsigned int nq)
 {
 	struct rte_eth_conf conf = { 0 };
@@ -62,6 +85,7 @@ static int start_port(uint16_t port, const char *what, unsigned int nq)
 			RTE_MIN(info.max_rx_queues, info.max_tx_queues), nq);
 		return -EINVAL;
 	}
+	port_offloads(&info, nq, &conf);
 	ret = rte_eth_dev_configure(port, (uint16_t)nq, (uint16_t)nq, &conf);
 	for (uint16_t q = 0; q < nq && !ret; q++) {
 		ret = rte_eth_rx_queue_setup(port, q, RX_DESC, rte_eth_dev_socket_id(port), NULL, mg_dev.pool);
@@ -72,7 +96,69 @@ static int start_port(uint16_t port, const char *what, unsigned int nq)
 		ret = rte_eth_dev_start(port);
 	if (ret)
 		fprintf(stderr, "meshgate: %s: cannot start: %s\n", what, strerror(-ret));
+	else if (conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS)
+		RTE_LOG(INFO, USER1, "%s: RSS over %u queues (hash functions 0x%" PRIx64 ")\n", what, nq,
+			conf.rx_adv_conf.rss_conf.rss_hf);
 	return ret;
+}
+
+/* The interface MTU of a kernel-backed port (AF_XDP, AF_PACKET), 0 when it has none. */
+static unsigned int kernel_mtu(unsigned int ifindex)
+{
+	struct ifreq ifr;
+	int fd;
+	unsigned int mtu = 0;
+
+	memset(&ifr, 0, sizeof(ifr));
+	if (!ifindex || !if_indextoname(ifindex, ifr.ifr_name))
+		return 0;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && ioctl(fd, SIOCGIFMTU, &ifr) == 0)
+		mtu = (unsigned int)ifr.ifr_mtu;
+	if (fd >= 0)
+		close(fd);
+	return mtu;
+}
+
+/*
+ * The WAN MTU: wan.mtu when configured (and set on the port), else the kernel interface's behind a
+ * kernel-backed port, else the port's own. Outer packets above it leave as IP fragments. Then the
+ * buffers this needs must be ones the port can take.
+ */
+static int wan_mtu(const struct mg_config *cfg, uint16_t port, uint16_t *mtu)
+{
+	struct rte_eth_dev_info info;
+	unsigned int room, page = (unsigned int)sysconf(_SC_PAGESIZE);
+	int ret = rte_eth_dev_info_get(port, &info);
+
+	if (ret)
+		return ret;
+	if (cfg->wan.mtu) {
+		ret = rte_eth_dev_set_mtu(port, cfg->wan.mtu);
+		if (ret && ret != -ENOTSUP) {
+			fprintf(stderr, "meshgate: wan.mtu %u: %s cannot take it: %s\n", cfg->wan.mtu,
+				cfg->wan.device, strerror(-ret));
+			return ret;
+		}
+		*mtu = cfg->wan.mtu;
+	} else if (!(*mtu = (uint16_t)kernel_mtu(info.if_index)) && rte_eth_dev_get_mtu(port, mtu) != 0) {
+		*mtu = RTE_ETHER_MTU;
+	}
+	if (*mtu < RTE_ETHER_MIN_MTU) {
+		fprintf(stderr, "meshgate: the WAN MTU is %u, below IPv4's minimum of %u\n", *mtu, RTE_ETHER_MIN_MTU);
+		return -EINVAL;
+	}
+	/* DPDK 22.11's AF_XDP driver makes its UMEM of the pool's buffers, and the kernel takes UMEM
+	 * chunks of at most a page. */
+	room = device_data_room(cfg->inner.mtu, *mtu);
+	if (strcmp(info.driver_name, "net_af_xdp") == 0 &&
+	    room + sizeof(struct rte_mbuf) + sizeof(struct rte_mempool_objhdr) > page) {
+		fprintf(stderr, "meshgate: inner.mtu %u and a WAN MTU of %u need %u-byte buffers, but net_af_xdp "
+			"takes buffers of at most a page (%u bytes, headers included): lower inner.mtu, or use "
+			"another WAN device (a NIC, net_af_packet)\n", cfg->inner.mtu, *mtu, room, page);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static void copy_addresses(const struct mg_config *cfg)
@@ -121,6 +207,7 @@ static int setup_inner(const struct mg_config *cfg, unsigned int workers)
 int port_setup(const struct mg_config *cfg)
 {
 	unsigned int workers = rte_lcore_count() - 1;
+	uint16_t mtu;
 	int ret;
 
 	if (workers == 0 || workers > MG_MAX_WORKERS) {
@@ -130,16 +217,17 @@ int port_setup(const struct mg_config *cfg)
 	}
 	if (cfg->workers && cfg->workers < workers)
 		workers = cfg->workers;
-	mg_dev.inner_mtu = cfg->inner.mtu;
 	mg_dev.idle_backoff = cfg->idle_backoff;
-	mg_dev.listen_port = cfg->listen_port;
 	if (find_port(cfg->wan.device, &mg_dev.wan_port)) {
 		fprintf(stderr, "meshgate: wan.device %s not found after EAL start\n", cfg->wan.device);
 		return -ENODEV;
 	}
+	ret = wan_mtu(cfg, mg_dev.wan_port, &mtu);
+	if (ret)
+		return ret;
 	/* The WAN port's descriptors with room to spare (AF_XDP's rings hold more), and the TUN
 	 * queues' stashes (MG_BURST each). */
-	ret = device_create(workers, 4 * (RX_DESC + TX_DESC) * workers);
+	ret = device_create(workers, 4 * (RX_DESC + TX_DESC) * workers, cfg->inner.mtu, mtu);
 	if (!ret)
 		ret = start_port(mg_dev.wan_port, cfg->wan.device, workers);
 	if (ret)
@@ -164,10 +252,10 @@ int port_launch_workers(void)
 
 		if (i == mg_dev.n_workers)
 			break;
-		w->id = i++;
-		ret = aead_burst_init(&w->aead, AEAD_BACKEND_AUTO);
+		ret = worker_init(w, i++, AEAD_BACKEND_AUTO);
 		if (ret)
 			return ret;
+		w->lcore = lcore; /* the worker sets it too; the counters file reads it before */
 		ret = rte_eal_remote_launch(worker_main, w, lcore);
 		if (ret)
 			return ret;
@@ -178,7 +266,7 @@ int port_launch_workers(void)
 unsigned int port_teardown(void)
 {
 	for (unsigned int i = 0; i < mg_dev.n_workers; i++)
-		aead_burst_fini(&mg_workers[i].aead);
+		worker_fini(&mg_workers[i]);
 	tunport_close();
 	if (mg_dev.pool) {
 		/* An empty send lets drivers that free sent mbufs lazily (AF_XDP: on the next send)

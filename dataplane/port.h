@@ -2,6 +2,8 @@
 #ifndef MG_PORT_H
 #define MG_PORT_H
 
+#include <rte_ethdev.h>
+
 #include "config.h"
 
 /* EAL arguments that create the config's virtual WAN device, if it is one. Appends
@@ -12,5 +14,9 @@ int port_setup(const struct mg_config *cfg);
 int port_launch_workers(void);
 /* Stops and frees everything; returns the mbufs missing from the pool at the end (a leak). */
 unsigned int port_teardown(void);
+
+/* The WAN port's offloads from what the device offers, for nq queues: RSS over addresses and UDP
+ * ports, IPv4 checksums checked on receive, chained mbufs on send (sets mg_dev.wan_multi_seg). */
+void port_offloads(const struct rte_eth_dev_info *info, unsigned int nq, struct rte_eth_conf *conf);
 
 #endif

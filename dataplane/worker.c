@@ -8,6 +8,7 @@
 #include <rte_ethdev.h>
 
 #include "counters.h"
+#include "frag.h"
 #include "worker.h"
 
 struct mg_worker mg_workers[MG_MAX_WORKERS];
@@ -67,11 +68,31 @@ static uint16_t ethdev_tx(uint16_t queue, struct rte_mbuf **pkts, uint16_t n, bo
 
 const struct mg_inner_ops mg_inner_ethdev = { .rx = ethdev_rx, .tx = ethdev_tx };
 
+int worker_init(struct mg_worker *w, unsigned int id, enum aead_backend backend)
+{
+	int ret;
+
+	w->id = id;
+	ret = aead_burst_init(&w->aead, backend);
+	if (ret)
+		return ret;
+	ret = frag_init(w);
+	if (ret)
+		aead_burst_fini(&w->aead);
+	return ret;
+}
+
+void worker_fini(struct mg_worker *w)
+{
+	frag_fini(w);
+	aead_burst_fini(&w->aead);
+}
+
 int worker_main(void *arg)
 {
 	struct mg_worker *w = arg;
 	struct rte_mbuf *pkts[MG_BURST];
-	unsigned int idle = 0, sleep_us = 1;
+	unsigned int idle = 0, sleep_us = 1, iterations = 0;
 
 	w->lcore = rte_lcore_id();
 	rte_rcu_qsbr_thread_register(mg_dev.rcu, w->id);
@@ -89,6 +110,8 @@ int worker_main(void *arg)
 			encrypt_burst(w, pkts, n_inner);
 		n_ctrl = poll_ctrl(w);
 		rte_rcu_qsbr_quiescent(mg_dev.rcu, w->id);
+		if ((++iterations & 63) == 0)
+			frag_expire(w);
 
 		if (n_wan + n_inner + n_ctrl || !mg_dev.idle_backoff) {
 			idle = 0;

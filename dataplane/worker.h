@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include <rte_ip_frag.h>
 #include <rte_mbuf.h>
 #include <rte_ring_elem.h>
 
@@ -16,12 +17,19 @@ struct mg_worker {
 	unsigned int lcore;
 	struct aead_burst aead;
 	uint64_t now_ns;        /* read once per loop iteration */
+	uint16_t ip_id;         /* outer IPv4 identification: this worker's residue class */
+	uint32_t frag_id;       /* outer IPv6 fragment identification, likewise */
+	struct rte_ip_frag_tbl *frag_tbl;
+	struct rte_ip_frag_death_row frag_dr;
 	uint64_t peer_rx_bytes[MG_MAX_PEERS];
 	uint64_t peer_tx_bytes[MG_MAX_PEERS];
 } __rte_cache_aligned;
 
 extern struct mg_worker mg_workers[MG_MAX_WORKERS];
 
+/* A worker's own state: its AEAD context (backend, or AEAD_BACKEND_AUTO) and reassembly table. */
+int worker_init(struct mg_worker *w, unsigned int id, enum aead_backend backend);
+void worker_fini(struct mg_worker *w);
 int worker_main(void *arg);
 /* The two paths: each consumes (sends, hands off or frees) every mbuf it is given. */
 void decrypt_burst(struct mg_worker *w, struct rte_mbuf **pkts, uint16_t n);

@@ -583,11 +583,26 @@ static bool has_family(const struct config_cidr *list, size_t n, int family)
 	return false;
 }
 
+static int get_mtu(struct ctx *c, const cJSON *v, unsigned long max, uint16_t *out)
+{
+	unsigned long mtu = 0;
+	int ret = get_uint(c, v, CONFIG_MTU_MIN, max, &mtu);
+
+	*out = (uint16_t)mtu;
+	return ret;
+}
+
+static int h_wan_mtu(struct ctx *c, const cJSON *v, void *obj)
+{
+	return get_mtu(c, v, CONFIG_WAN_MTU_MAX, &((struct config_wan *)obj)->mtu);
+}
+
 static const struct field wan_fields[] = {
 	{ "device", true, h_wan_device },
 	{ "addresses", true, h_wan_addresses },
 	{ "gateway", false, h_wan_gateway },
 	{ "gateway6", false, h_wan_gateway6 },
+	{ "mtu", false, h_wan_mtu },
 };
 
 /* A gateway need not be inside a WAN prefix (clouds hand out /32s with an off-link gateway), but
@@ -637,12 +652,7 @@ static int h_inner_addresses(struct ctx *c, const cJSON *v, void *obj)
 
 static int h_inner_mtu(struct ctx *c, const cJSON *v, void *obj)
 {
-	struct config_inner *in = obj;
-	unsigned long mtu = 0;
-	int ret = get_uint(c, v, CONFIG_MTU_MIN, CONFIG_MTU_MAX, &mtu);
-
-	in->mtu = (uint16_t)mtu;
-	return ret;
+	return get_mtu(c, v, CONFIG_MTU_MAX, &((struct config_inner *)obj)->mtu);
 }
 
 static const struct field inner_fields[] = {
@@ -802,7 +812,8 @@ static int h_listen_port(struct ctx *c, const cJSON *v, void *obj)
 {
 	struct mg_config *cfg = obj;
 	unsigned long port = 0;
-	int ret = get_uint(c, v, 1, UINT16_MAX, &port);
+	/* 0: a port picked at start, as wg(8) and Linux do. */
+	int ret = get_uint(c, v, 0, UINT16_MAX, &port);
 
 	cfg->listen_port = (uint16_t)port;
 	cfg->wg.has_listen_port = true;

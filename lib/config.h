@@ -21,6 +21,7 @@
 #define CONFIG_MTU_MIN 576
 #define CONFIG_MTU_MAX 9000
 #define CONFIG_MTU_DEFAULT 1420
+#define CONFIG_WAN_MTU_MAX 9216
 
 /* An interface address: "192.168.77.1/24", "fd77::1/64". */
 struct config_cidr {
@@ -37,6 +38,7 @@ struct config_wan {
 	uint8_t gateway[4];             /* IPv4, network order */
 	bool has_gateway6;
 	uint8_t gateway6[16];
+	uint16_t mtu;                   /* 0: the port's (the kernel interface's, behind AF_XDP) */
 };
 
 struct config_inner {
@@ -56,7 +58,7 @@ enum config_log_level {
 struct mg_config {
 	char interface[CONFIG_IFNAME_MAX + 1]; /* names the UAPI socket */
 	char *private_key_file;
-	uint16_t listen_port;                  /* host order, 1..65535 */
+	uint16_t listen_port;                  /* host order; 0: picked at start */
 	char **eal;                            /* rte_eal_init arguments after argv[0] */
 	size_t n_eal;
 	struct config_wan wan;

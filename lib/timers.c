@@ -47,6 +47,7 @@
  *   handshake_complete                  disarm retransmit_handshake, attempts = 0
  *   session_derived                     arm zero_key_material
  *   set_persistent_keepalive            arm or disarm persistent_keepalive
+ *   handshake_forget                    no handshake sent (the rate limit starts afresh)
  *
  * Events may be reported a little late and out of order (the control thread learns of packets a
  * tick after the workers saw them), so re-arming by traversal never moves a deadline earlier.
@@ -150,6 +151,11 @@ void timers_handshake_complete(struct timers *t, uint64_t now)
 	(void)now;
 	t->retransmit_handshake_ns = TIMERS_NEVER;
 	t->handshake_attempts = 0;
+}
+
+void timers_handshake_forget(struct timers *t)
+{
+	t->last_handshake_sent_ns = TIMERS_NEVER;
 }
 
 void timers_session_derived(struct timers *t, uint64_t now)

@@ -81,6 +81,9 @@ void timers_handshake_requested(struct timers *t, uint64_t now);
 void timers_handshake_complete(struct timers *t, uint64_t now);
 /* A keypair was derived: before sending a response, or after receiving one. */
 void timers_session_derived(struct timers *t, uint64_t now);
+/* Our static key changed (Linux's wg_noise_reset_last_sent_handshake): the last initiation or
+ * response was made for another identity, so a new one may go at once. */
+void timers_handshake_forget(struct timers *t);
 /* The persistent keepalive interval was set (0: off). A change re-arms from now. */
 void timers_set_persistent_keepalive(struct timers *t, uint16_t interval_s, uint64_t now);
 

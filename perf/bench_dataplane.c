@@ -133,6 +133,7 @@ static void add_peer(unsigned int i)
 	p->id = i;
 	p->gen = i + 1;
 	e->addr = g->ep;
+	memcpy(e->local, B.wan_addr, 4);
 	e->resolved = true;
 	packet_build_template(e->hdr, &e->hdr_len, &mg_dev.wan_mac, &g->mac, B.wan_addr, &g->ep, WG_PORT);
 	p->endpoint = e;
@@ -141,6 +142,8 @@ static void add_peer(unsigned int i)
 	kp->local_index = (randombytes_random() << MG_INDEX_BITS) | i;
 	kp->remote_index = randombytes_random();
 	kp->initiator = true;
+	kp->sending_valid = 1;
+	kp->serial = i + 1;
 	kp->peer = p;
 	rte_spinlock_init(&kp->replay_lock);
 	replay_init(&kp->replay);
@@ -163,7 +166,7 @@ static void setup(const struct opts *o)
 		die("needs 2 lcores (-l 0-1): the generator and one worker", EINVAL);
 	B.worker_lcore = rte_get_next_lcore(rte_get_main_lcore(), 1, 0);
 	mg_clock_init();
-	ret = device_create(1, k + 4096);
+	ret = device_create(1, k + 4096, INNER_MTU, RTE_ETHER_MTU);
 	if (ret)
 		die("device", ret);
 	memcpy(B.wan_addr, (uint8_t[4]){ 192, 0, 2, 1 }, 4);
@@ -173,7 +176,6 @@ static void setup(const struct opts *o)
 	mg_dev.n_wan_addrs = 1;
 	mg_dev.wan_mac = (struct rte_ether_addr){ { 0x02, 0x6d, 0x67, 0, 0, 1 } };
 	mg_dev.listen_port = WG_PORT;
-	mg_dev.inner_mtu = INNER_MTU;
 	mg_dev.idle_backoff = false;
 	allowedips_init(&table, NULL);
 	mg_dev.allowedips = &table;
@@ -188,7 +190,7 @@ static void setup(const struct opts *o)
 	for (unsigned int i = 0; i < o->peers; i++)
 		add_peer(i);
 	if ((ret = aead_burst_init(&B.aead, AEAD_BACKEND_AUTO)) ||
-	    (ret = aead_burst_init(&mg_workers[0].aead, AEAD_BACKEND_AUTO)))
+	    (ret = worker_init(&mg_workers[0], 0, AEAD_BACKEND_AUTO)))
 		die("aead", ret);
 }
 
@@ -242,7 +244,7 @@ static void fill_wan(const struct opts *o, int size, struct rte_mbuf **ms)
 
 		packet_build_template(hdr, &hl, &g->mac, &mg_dev.wan_mac, g->ep.addr, &us, g->ep.port);
 		memcpy(f, hdr, hl);
-		packet_outer_finish(m, hl, message_data_len(plen));
+		packet_outer_finish(m, hl, message_data_len(plen), (uint16_t)i);
 		d->header.type = MESSAGE_HEADER_WORD(MESSAGE_DATA);
 		d->key_idx = g->kp->local_index;
 		d->counter = g->next_counter++;

@@ -17,7 +17,8 @@
  *   garbage-udp  random bytes of random length (--size) to the listen port; a quarter carry a
  *                data message header (type 4) so they reach the receiver-index lookup
  *   garbage-raw  frames that are not WireGuard at all: random ethertypes, truncated and malformed
- *                IPv4/IPv6 headers, other IP protocols, fragments, bad UDP lengths, other ports
+ *                IPv4/IPv6 headers, bad IPv4 checksums, other IP protocols, fragments, bad UDP
+ *                lengths, other ports
  *                and other destinations
  *
  * Every frame is built from buffers prepared at start (message pools, a random byte pool), so the
@@ -76,12 +77,14 @@ static const char *const kind_names[K_COUNT] = {
 };
 
 /* What a frame should become at meshgate's classifier (dataplane/decrypt.c), by its drop names. */
-enum expect { E_HANDSHAKE, E_NOT_IP, E_BAD_IP, E_NOT_OURS, E_FRAGMENT, E_BAD_UDP, E_BAD_MESSAGE,
-	      E_UNKNOWN_INDEX, E_COUNT };
+/* "wan_frag": a fragment no other completes, dropped by reassembly (wan_frag_bad or, a second
+ * later, wan_frag_timeout). */
+enum expect { E_HANDSHAKE, E_NOT_IP, E_BAD_IP, E_BAD_CHECKSUM, E_NOT_OURS, E_FRAGMENT, E_BAD_UDP,
+	      E_BAD_MESSAGE, E_UNKNOWN_INDEX, E_COUNT };
 
 static const char *const expect_names[E_COUNT] = {
-	"handshake", "wan_not_ip", "wan_bad_ip", "wan_not_ours", "wan_fragment", "wan_bad_udp",
-	"wg_bad_message", "wg_unknown_index"
+	"handshake", "wan_not_ip", "wan_bad_ip", "wan_bad_checksum", "wan_not_ours", "wan_frag",
+	"wan_bad_udp", "wg_bad_message", "wg_unknown_index"
 };
 
 struct flood_opts {
@@ -306,7 +309,7 @@ static size_t frame_garbage_udp(struct flood *fl, uint8_t *f, enum expect *e)
 	return len;
 }
 
-enum raw_variant { R_ETHERTYPE, R_IP4_SHORT, R_IP4_BAD, R_IP4_PROTO, R_IP4_FRAG, R_IP4_OTHER_DST,
+enum raw_variant { R_ETHERTYPE, R_IP4_SHORT, R_IP4_BAD, R_IP4_BADSUM, R_IP4_PROTO, R_IP4_FRAG, R_IP4_OTHER_DST,
 		   R_UDP_BADLEN, R_UDP_PORT, R_IP6_SHORT, R_IP6_BAD, R_IP6_PROTO, R_COUNT };
 
 /* A random IP protocol number that is none of the excluded ones (UDP; ICMPv6 for IPv6, whose
@@ -392,6 +395,12 @@ static size_t frame_garbage_raw(struct flood *fl, uint8_t *f, enum expect *e)
 			break;
 		}
 		*e = E_BAD_IP;
+		return ETH_HDR + l3len;
+	case R_IP4_BADSUM: /* well formed, to our port, but the header checksum is off */
+		*e = E_BAD_CHECKSUM;
+		l3len = garbage_udp4(fl, f, room, src, dst, port) - ETH_HDR;
+		l3 = f + ETH_HDR;
+		l3[10] ^= (uint8_t)(1 + rnd_below(fl, 255)); /* never a multiple of 0xffff away from right */
 		return ETH_HDR + l3len;
 	case R_IP4_PROTO:
 		l3 = put_eth(fl, f, ETH_P_IP);
@@ -966,7 +975,8 @@ static void usage(FILE *out, int status)
 	      "                                       with a valid mac2 (the rate limiter must stop them)\n"
 	      "                          garbage-udp  random bytes of random length to the listen port\n"
 	      "                          garbage-raw  random ethertypes, malformed IPv4/IPv6, other\n"
-	      "                                       protocols, fragments, bad UDP lengths, other ports\n"
+	      "                                       protocols, bad checksums, fragments, bad UDP lengths,\n"
+	      "                                       other ports\n"
 	      "  --sources N           spoofed sources, consecutive from --src-base (default 256)\n"
 	      "  --src-base IP         the first source (default 198.18.0.1)\n"
 	      "  --src-port N          the sources' UDP port (default 40000)\n"

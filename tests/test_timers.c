@@ -335,6 +335,15 @@ static void test_jitter(void)
 	CHECK(timers_initiation_allowed(&t, 0), "first initiation at time 0");
 	CHECK(timers_expire(&t, 0, 0) == 0, "due at init");
 	CHECK(timers_next_deadline(&t) == TIMERS_NEVER, "armed at init");
+
+	/* A key change forgets the last handshake sent (Linux resets last_sent_handshake): the rate
+	 * limit that held an initiation back lets it go, and nothing else moves. */
+	timers_handshake_initiated(&t, BASE);
+	CHECK(!timers_initiation_allowed(&t, BASE + S(1)), "rate limited 1 s after an initiation");
+	uint64_t retransmit = t.retransmit_handshake_ns;
+	timers_handshake_forget(&t);
+	CHECK(timers_initiation_allowed(&t, BASE + S(1)), "allowed at once after handshake_forget");
+	CHECK(t.retransmit_handshake_ns == retransmit, "the retransmit timer stays armed");
 }
 
 struct keypair_case {

@@ -8,11 +8,13 @@ Everything is named with a per-run id so runs can overlap; everything started is
 both namespaces are deleted on exit, also when a test fails. Used by the e2e tests and the demo.
 """
 import json
+import math
 import os
 import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -37,8 +39,21 @@ def missing_tools():
 
 
 class Topology:
-    def __init__(self, tag="t", port_a=51820, port_b=51821, extra_config=None, env=None, outer6=False):
+    def __init__(self, tag="t", port_a=51820, port_b=51821, extra_config=None, env=None, outer6=False,
+                 workers=None, wan_mtu=None, wan_driver=None, peer_config=None, inner_mtu=1420,
+                 more_peers=()):
+        """workers: meshgate's worker lcores (default $MG_E2E_WORKERS or 1); more than one gives the
+        WAN veth as many queues and runs the extra workers on the machine's CPUs in turn.
+        wan_mtu: the WAN veth pair's MTU (default the kernel's 1500). wan_driver: "af_xdp" or
+        "af_packet" (which carries frames of any size); by default af_xdp for one worker, af_packet
+        (its hash fanout spreading flows over the queues) for more: DPDK 22.11's AF_XDP driver
+        sizes its queues from the interface's combined channels, which a veth does not have. peer_config: merged into meshgate's one peer.
+        inner_mtu: both tunnel interfaces' MTU. more_peers: further peers for meshgate's config."""
         self.id = f"{tag}{os.getpid() % 100000}"
+        self.workers = workers or int(os.environ.get("MG_E2E_WORKERS", "1"))
+        self.wan_driver = wan_driver or ("af_xdp" if self.workers == 1 else "af_packet")
+        self.wan_mtu, self.peer_config = wan_mtu, peer_config or {}
+        self.inner_mtu, self.more_peers = inner_mtu, list(more_peers)
         self.ns_a, self.ns_b = f"mga-{self.id}", f"mgb-{self.id}"
         self.veth_a, self.veth_b = f"mgw{self.id}", f"mgp{self.id}"
         self.if_a, self.if_b = f"mg{self.id}", f"wgp{self.id}"
@@ -51,6 +66,7 @@ class Topology:
         self.dir = tempfile.mkdtemp(prefix="meshgate-e2e-")
         self.procs = []
         self.mg = None
+        self.mg_exit_expected = False  # the scenario stopped meshgate itself, or waited for it to stop
         self.key_a = run(["wg", "genkey"]).stdout.strip()
         self.key_b = run(["wg", "genkey"]).stdout.strip()
         self.pub_a = run(["wg", "pubkey"], input=self.key_a).stdout.strip()
@@ -83,11 +99,19 @@ class Topology:
 
     def check_clean_exit(self):
         """Stop meshgate (if this topology runs one) and see it exit 0: it exits 3 when mbufs are
-        missing from its pool once everything is freed (a leak), so every scenario checks that."""
-        if self.mg is None or self.mg.poll() is not None:
+        missing from its pool once everything is freed (a leak), so every scenario checks that. A
+        meshgate that is already gone without the scenario having stopped it (or waited for it to
+        stop) is a failure too: it crashed or exited, and its leak check never ran."""
+        if self.mg is None:
             return
-        rc = self.stop_meshgate()
-        ok, what = rc == 0, "meshgate stopped cleanly, every mbuf back in its pool"
+        if self.mg.poll() is not None and self.mg_exit_expected:
+            return
+        if self.mg.poll() is not None:
+            rc, ok = self.mg.returncode, False
+            what = "meshgate still running at the end of the scenario (it exited by itself)"
+        else:
+            rc = self.stop_meshgate()
+            ok, what = rc == 0, "meshgate stopped cleanly, every mbuf back in its pool"
         if Checks.current:
             Checks.current(ok, what, f"exit status {rc}:\n{self.log()[-600:]}")
         elif not ok:
@@ -96,8 +120,12 @@ class Topology:
     def build_net(self):
         run(["ip", "netns", "add", self.ns_a])
         run(["ip", "netns", "add", self.ns_b])
-        run(["ip", "link", "add", self.veth_a, "netns", self.ns_a, "type", "veth",
-             "peer", "name", self.veth_b, "netns", self.ns_b])
+        queues = ["numtxqueues", str(self.workers), "numrxqueues", str(self.workers)]
+        run(["ip", "link", "add", self.veth_a, "netns", self.ns_a, *queues, "type", "veth",
+             "peer", "name", self.veth_b, "netns", self.ns_b, *queues])
+        if self.wan_mtu:
+            self.a("ip", "link", "set", self.veth_a, "mtu", str(self.wan_mtu))
+            self.b("ip", "link", "set", self.veth_b, "mtu", str(self.wan_mtu))
         self.a("ip", "link", "set", "lo", "up")
         self.b("ip", "link", "set", "lo", "up")
         # meshgate owns the WAN veth through AF_XDP: the kernel side gets no addresses.
@@ -137,21 +165,40 @@ class Topology:
            "peer", other_pub, "endpoint", other_ep, "allowed-ips", ",".join(other_in))
         fn("ip", "addr", "add", f"{inner4}/24", "dev", ifname)
         fn("ip", "addr", "add", f"{inner6}/64", "dev", ifname, "nodad")
-        fn("ip", "link", "set", ifname, "mtu", "1420", "up")
+        fn("ip", "link", "set", ifname, "mtu", str(self.inner_mtu), "up")
+
+    def wan_device(self):
+        if self.wan_driver == "af_packet":
+            # Frames of any size: a frame slot that holds the veth's MTU and fits meshgate's buffers
+            # (sized from the MTUs in 1 KiB steps), in blocks of whole pages and whole frames.
+            frame = max(2048, ((self.wan_mtu or 1500) + 14 + 32 + 1023) // 1024 * 1024)
+            block = frame * 4096 // math.gcd(frame, 4096)
+            return (f"net_af_packet_{self.id},iface={self.veth_a},qpairs={self.workers},framesz={frame},"
+                    f"blocksz={block}")
+        return f"net_af_xdp_{self.id},iface={self.veth_a},start_queue=0,queue_count={self.workers}"
+
+    def eal_lcores(self):
+        """The control lcore and one per worker, on this machine's CPUs in turn (a 2-CPU machine
+        runs two workers by sharing; idle backoff makes that work)."""
+        cpus = sorted(os.sched_getaffinity(0))
+        return ",".join(f"{i}@{cpus[i % len(cpus)]}" for i in range(self.workers + 1))
 
     def config(self):
         cfg = {
             "interface": self.if_a,
             "private_key_file": os.path.join(self.dir, "a.key"),
             "listen_port": self.port_a,
-            "eal": ["--no-pci", "--in-memory", "-l", "0-1", "--file-prefix", self.if_a, "--log-level", "lib.*:notice"],
-            "wan": {"device": f"net_af_xdp_{self.id},iface={self.veth_a}",
+            "eal": ["--no-pci", "--in-memory", "--lcores", self.eal_lcores(), "--file-prefix", self.if_a,
+                    "--log-level", "lib.*:notice"],
+            "wan": {"device": self.wan_device(),
                     "addresses": [f"{WAN_A}/24", f"{WAN6_A}/64"], "gateway": "192.168.77.254"},
             "inner": {"device": "tun", "name": self.if_a, "addresses": [f"{IN_A}/24", f"{IN6_A}/64"],
-                      "mtu": 1420},
+                      "mtu": self.inner_mtu},
             "idle": "backoff",
-            "peers": [{"public_key": self.pub_b, "endpoint": self.ep_b,
-                       "allowed_ips": ["10.77.0.2/32", "fd00:77::2/128"], "persistent_keepalive": 25}],
+            "peers": [{k: v for k, v in dict({"public_key": self.pub_b, "endpoint": self.ep_b,
+                                              "allowed_ips": ["10.77.0.2/32", "fd00:77::2/128"],
+                                              "persistent_keepalive": 25}, **self.peer_config).items()
+                       if v is not None}] + self.more_peers,  # peer_config {"endpoint": None}: none
         }
         cfg.update(self.extra_config)
         return cfg
@@ -166,6 +213,7 @@ class Topology:
             json.dump(self.config(), f, indent=1)
         self.mg_log = os.path.join(self.dir, "meshgate.log")
         log = open(self.mg_log, "a")
+        self.mg_exit_expected = False
         self.mg = subprocess.Popen(["ip", "netns", "exec", self.ns_a, MESHGATE, "--config", path],
                                    stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, **self.env))
         self.procs.append(self.mg)
@@ -176,6 +224,7 @@ class Topology:
 
     def stop_meshgate(self, sig=signal.SIGTERM, timeout=15):
         """Stop meshgate by its PID; returns its exit status."""
+        self.mg_exit_expected = True
         if self.mg is None or self.mg.poll() is not None:
             return self.mg.returncode if self.mg else None
         self.mg.send_signal(sig)
@@ -185,6 +234,19 @@ class Topology:
             self.mg.kill()
             self.mg.wait()
             return None
+
+    def wait_meshgate_exit(self, timeout):
+        """For a scenario in which meshgate stops by itself: its exit status, None if it did not."""
+        self.mg_exit_expected = True
+        try:
+            return self.mg.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def capture(self, side, seconds, iface=None):
+        """Start capturing what crosses a WAN veth (wirecap.py) for some seconds; returns a
+        Capture whose records() waits for the end and gives one dict per frame."""
+        return Capture(self, side, seconds, iface)
 
     def log(self):
         try:
@@ -236,6 +298,27 @@ class Topology:
 
     def drops(self, reason):
         return self.counters().get(f'meshgate_drops_total{{reason="{reason}"}}', 0)
+
+
+class Capture:
+    """wirecap.py running in one side's namespace on its WAN veth (or iface)."""
+
+    def __init__(self, t, side, seconds, iface=None):
+        ns = t.ns_a if side == "a" else t.ns_b
+        iface = iface or (t.veth_a if side == "a" else t.veth_b)
+        self.out = os.path.join(t.dir, f"cap-{side}-{time.time():.6f}.jsonl")
+        self.p = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable,
+                                   os.path.join(os.path.dirname(os.path.abspath(__file__)), "wirecap.py"),
+                                   iface, str(seconds), "--out", self.out],
+                                  stderr=subprocess.PIPE, text=True)
+        t.procs.append(self.p)
+        if self.p.stderr.readline().strip() != "ready":
+            raise RuntimeError("wirecap did not start")
+
+    def records(self, timeout=60):
+        self.p.wait(timeout)
+        with open(self.out) as f:
+            return [json.loads(line) for line in f]
 
 
 class Checks:

@@ -90,7 +90,7 @@ HS_REASONS = ("hs_invalid_mac", "hs_ratelimited", "hs_cookie_sent", "hs_unknown_
 # Where meshgate could drop a packet of the tunnel after taking it (decrypt path, inner side).
 TUNNEL_DROPS = ("wg_key_expired", "wg_auth_failed", "wg_replay", "inner_bad_ip", "inner_not_allowed",
                 "inner_tx_full", "inner_down")
-GARBAGE_REASONS = ("wan_not_ip", "wan_bad_ip", "wan_not_ours", "wan_fragment", "wan_bad_udp",
+GARBAGE_REASONS = ("wan_not_ip", "wan_bad_ip", "wan_bad_checksum", "wan_not_ours", "wan_frag", "wan_bad_udp",
                    "wg_bad_message", "wg_unknown_index")
 
 check = mgtest.Checks()
@@ -99,6 +99,8 @@ figures = {}
 
 # --- counters ---------------------------------------------------------------------------------
 def drop(c, reason):
+    if reason == "wan_frag":  # a fragment nothing completes: dropped by reassembly, one way or the other
+        return drop(c, "wan_frag_bad") + drop(c, "wan_frag_timeout")
     return c.get(f'meshgate_drops_total{{reason="{reason}"}}', 0)
 
 

@@ -152,10 +152,7 @@ def tun_deleted():
         t.procs.append(pinger)
         time.sleep(0.5)
         t.a("ip", "link", "del", t.if_a)
-        try:
-            rc = t.mg.wait(10)
-        except subprocess.TimeoutExpired:
-            rc = None
+        rc = t.wait_meshgate_exit(10)
         check(rc == 4, "inner TUN deleted under traffic: meshgate stops by itself, exit status 4", f"{rc}\n{t.log()}")
         log = t.log()
         check("inner interface" in log and "was removed" in log, "and says why", log[-800:])

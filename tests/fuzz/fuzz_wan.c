@@ -14,7 +14,7 @@
  * Input:
  *   u8 knobs   bits 0-1: the inner device takes every packet / none, queue full / none, down /
  *                        the first half, queue full
- *              bit 2:    the to_ctrl ring has room for 3 (a burst overflows it)
+ *              bit 2:    the to_ctrl ring has room for 3, to_neigh for 1 (a burst overflows them)
  *              bit 3:    the event ring has room for 1
  *              bits 4-7: the AEAD backend, mod the number this CPU runs (sodium first)
  *   then up to MG_BURST frames, each:
@@ -52,6 +52,7 @@
 #include <sanitizer/asan_interface.h>
 
 #include <rte_eal.h>
+#include <rte_ip_frag.h>
 #include <rte_ether.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
@@ -99,13 +100,15 @@ static struct mg_keypair wan_kp_store[WAN_KEYPAIRS];
 static struct allowedips wan_allowedips;
 static struct mg_worker wan_workers[AEAD_BACKEND_COUNT]; /* one per backend this CPU runs */
 static unsigned int n_wan_workers;
-static struct rte_ring *ring_to_ctrl, *ring_events, *small_to_ctrl, *small_events;
+static struct rte_ring *ring_to_ctrl, *ring_to_neigh, *ring_events, *small_to_ctrl, *small_to_neigh,
+	*small_events;
 static unsigned int pool_baseline;
 static bool trace; /* FUZZ_WAN_TRACE set: one line per input on what happened (to check seeds) */
 static unsigned int n_events, n_replies;
 
 /* The burst as built: each frame's bytes (sealed when asked) and its mbuf. */
 static uint8_t burst_bytes[MG_BURST][WAN_FRAME_LEN_MASK];
+#define WHOLE_MAX 16384 /* a datagram the burst's fragments can make, and then some */
 static uint16_t burst_len[MG_BURST];
 static struct rte_mbuf *burst_mbuf[MG_BURST];
 static uint16_t burst_n;
@@ -125,10 +128,10 @@ static unsigned int n_delivered;
  * is the start of that plaintext, its source routes to that keypair's peer (cryptokey routing), and
  * no (keypair, counter) gets this far twice in one input (replay windows start empty per input).
  */
-static void check_delivery(const struct rte_mbuf *m, uint16_t i, int family)
+static void check_delivery(const struct rte_mbuf *m, const uint8_t *f, size_t flen, int family)
 {
-	static uint8_t plain[WAN_FRAME_LEN_MASK];
-	const uint8_t *f = burst_bytes[i], *msg = f + m->l2_len + m->l3_len + sizeof(struct rte_udp_hdr);
+	static uint8_t plain[WHOLE_MAX];
+	const uint8_t *msg = f + m->l2_len + m->l3_len + sizeof(struct rte_udp_hdr);
 	const struct mg_keypair *kp;
 	size_t ip_len, msg_len;
 	uint32_t index;
@@ -138,7 +141,7 @@ static void check_delivery(const struct rte_mbuf *m, uint16_t i, int family)
 		ip_len = (size_t)f[RTE_ETHER_HDR_LEN + 2] << 8 | f[RTE_ETHER_HDR_LEN + 3];
 	else
 		ip_len = ((size_t)f[RTE_ETHER_HDR_LEN + 4] << 8 | f[RTE_ETHER_HDR_LEN + 5]) + 40;
-	FUZZ_CHECK(RTE_ETHER_HDR_LEN + ip_len <= burst_len[i]);
+	FUZZ_CHECK(RTE_ETHER_HDR_LEN + ip_len <= flen);
 	msg_len = ip_len - m->l3_len - sizeof(struct rte_udp_hdr);
 	FUZZ_CHECK(msg_len >= MESSAGE_MINIMUM_LENGTH);
 	memcpy(&index, msg + 4, sizeof(index));
@@ -155,6 +158,134 @@ static void check_delivery(const struct rte_mbuf *m, uint16_t i, int family)
 		FUZZ_CHECK(delivered[d].kp != kp || delivered[d].counter != counter);
 	delivered[n_delivered].kp = kp;
 	delivered[n_delivered++].counter = counter;
+}
+
+/*
+ * The datagrams the burst's fragments make, by a reference reassembly as plain as can be: the
+ * fragments of one (source, destination, identification), in burst order, that tile the datagram
+ * from offset 0 to a last fragment without a gap or an overlap. DPDK's reassembly may deliver fewer
+ * (it refuses duplicates, and what its table has no room for), never others: a packet delivered
+ * from a reassembled datagram must open from one of these.
+ */
+static uint8_t whole_bytes[MG_BURST][WHOLE_MAX];
+static size_t whole_len[MG_BURST];
+static unsigned int n_whole;
+
+struct frag_view {
+	bool v6, more;
+	size_t hl, off, len;      /* header bytes (IPv6: with the fragment header), offset, payload */
+	uint8_t key[36];
+};
+
+static bool view_fragment(const uint8_t *f, size_t flen, struct frag_view *v)
+{
+	const uint8_t *ip = f + RTE_ETHER_HDR_LEN;
+
+	memset(v, 0, sizeof(*v));
+	if (flen >= RTE_ETHER_HDR_LEN + 20 && f[12] == 0x08 && f[13] == 0x00 && (ip[0] >> 4) == 4) {
+		size_t tot = (size_t)ip[2] << 8 | ip[3];
+		uint16_t fo = (uint16_t)(ip[6] << 8 | ip[7]);
+
+		v->hl = (ip[0] & 0xfu) * 4;
+		if (v->hl < 20 || tot < v->hl || RTE_ETHER_HDR_LEN + tot > flen || !(fo & 0x3fff))
+			return false;
+		v->more = fo & 0x2000;
+		v->off = (size_t)(fo & 0x1fff) * 8;
+		v->len = tot - v->hl;
+		memcpy(v->key, ip + 12, 8);
+		memcpy(v->key + 8, ip + 4, 2);
+		return true;
+	}
+	if (flen >= RTE_ETHER_HDR_LEN + 48 && f[12] == 0x86 && f[13] == 0xdd && (ip[0] >> 4) == 6 && ip[6] == 44) {
+		size_t tot = ((size_t)ip[4] << 8 | ip[5]) + 40;
+		uint16_t fo = (uint16_t)(ip[42] << 8 | ip[43]);
+
+		if (tot < 48 || RTE_ETHER_HDR_LEN + tot > flen)
+			return false;
+		v->v6 = true;
+		v->hl = 48;
+		v->more = fo & 1;
+		v->off = fo & 0xfff8;
+		v->len = tot - 48;
+		memcpy(v->key, ip + 8, 32);
+		memcpy(v->key + 32, ip + 44, 4);
+		return true;
+	}
+	return false;
+}
+
+static void reference_reassembly(void)
+{
+	bool used[MG_BURST] = { false };
+
+	n_whole = 0;
+	for (uint16_t i = 0; i < burst_n; i++) {
+		struct frag_view a, b;
+		size_t total = 0, covered = 0;
+		bool ok = true;
+		uint8_t *w = whole_bytes[n_whole];
+
+		if (used[i] || !view_fragment(burst_bytes[i], burst_len[i], &a))
+			continue;
+		memset(w, 0, WHOLE_MAX);
+		for (uint16_t j = i; j < burst_n; j++) {
+			if (!view_fragment(burst_bytes[j], burst_len[j], &b) || b.v6 != a.v6 ||
+			    memcmp(a.key, b.key, sizeof(a.key)) != 0)
+				continue;
+			used[j] = true;
+			if (b.off == 0) /* headers from the first fragment */
+				memcpy(w, burst_bytes[j], RTE_ETHER_HDR_LEN + b.hl);
+			if (!b.more)
+				total = total && total != b.off + b.len ? SIZE_MAX : b.off + b.len;
+			if (b.off + b.len + RTE_ETHER_HDR_LEN + 48 > WHOLE_MAX) {
+				ok = false;
+				continue;
+			}
+			memcpy(w + RTE_ETHER_HDR_LEN + 48 + b.off, burst_bytes[j] + RTE_ETHER_HDR_LEN + b.hl, b.len);
+			covered += b.len;
+		}
+		if (!ok || !total || total == SIZE_MAX || covered != total || n_whole == MG_BURST)
+			continue;
+		/* The headers as reassembly leaves them: no fragment fields, the whole length. */
+		if (!a.v6) {
+			size_t hl = (w[RTE_ETHER_HDR_LEN] & 0xfu) * 4;
+
+			memmove(w + RTE_ETHER_HDR_LEN + hl, w + RTE_ETHER_HDR_LEN + 48, total);
+			w[RTE_ETHER_HDR_LEN + 2] = (uint8_t)((hl + total) >> 8);
+			w[RTE_ETHER_HDR_LEN + 3] = (uint8_t)(hl + total);
+			whole_len[n_whole++] = RTE_ETHER_HDR_LEN + hl + total;
+		} else {
+			w[RTE_ETHER_HDR_LEN + 6] = w[RTE_ETHER_HDR_LEN + 40];
+			memmove(w + RTE_ETHER_HDR_LEN + 40, w + RTE_ETHER_HDR_LEN + 48, total);
+			w[RTE_ETHER_HDR_LEN + 4] = (uint8_t)(total >> 8);
+			w[RTE_ETHER_HDR_LEN + 5] = (uint8_t)total;
+			whole_len[n_whole++] = RTE_ETHER_HDR_LEN + 40 + total;
+		}
+	}
+}
+
+/* Whether m is the start of what frame f's data message opens to (no checks fail). */
+static bool opens_to(const struct rte_mbuf *m, const uint8_t *f, size_t flen)
+{
+	static uint8_t plain[WHOLE_MAX];
+	const uint8_t *msg = f + m->l2_len + m->l3_len + sizeof(struct rte_udp_hdr);
+	size_t ip_len = (f[RTE_ETHER_HDR_LEN] >> 4) == 4 ? (size_t)f[RTE_ETHER_HDR_LEN + 2] << 8 | f[RTE_ETHER_HDR_LEN + 3]
+							 : ((size_t)f[RTE_ETHER_HDR_LEN + 4] << 8 | f[RTE_ETHER_HDR_LEN + 5]) + 40;
+	const struct mg_keypair *kp;
+	uint32_t index;
+	uint64_t counter;
+	size_t msg_len;
+
+	if (RTE_ETHER_HDR_LEN + ip_len > flen || ip_len < m->l3_len + sizeof(struct rte_udp_hdr) + MESSAGE_MINIMUM_LENGTH)
+		return false;
+	msg_len = ip_len - m->l3_len - sizeof(struct rte_udp_hdr);
+	memcpy(&index, msg + 4, sizeof(index));
+	memcpy(&counter, msg + 8, sizeof(counter));
+	kp = mg_dev.index[index & (MG_INDEX_SLOTS - 1)].keypair;
+	return kp && kp->local_index == index && m->data_len <= msg_len - MESSAGE_MINIMUM_LENGTH &&
+	       aead_open(plain, msg + MESSAGE_DATA_HEADER_SIZE, msg_len - MESSAGE_DATA_HEADER_SIZE, NULL, 0,
+			 le64toh(counter), kp->recv_key) == 0 &&
+	       memcmp(rte_pktmbuf_mtod(m, const uint8_t *), plain, m->data_len) == 0;
 }
 
 static uint16_t inner_rx(uint16_t queue, struct rte_mbuf **pkts, uint16_t n)
@@ -182,8 +313,15 @@ static uint16_t inner_tx(uint16_t queue, struct rte_mbuf **pkts, uint16_t n, boo
 			   m->data_len);
 		while (f < burst_n && burst_mbuf[f] != m)
 			f++;
-		FUZZ_CHECK(f < burst_n);
-		check_delivery(m, f, family);
+		if (f < burst_n && !view_fragment(burst_bytes[f], burst_len[f], &(struct frag_view){ 0 })) {
+			check_delivery(m, burst_bytes[f], burst_len[f], family);
+			continue;
+		}
+		/* From a datagram fragments made (in the first fragment's mbuf, or a copy). */
+		for (f = 0; f < n_whole && !opens_to(m, whole_bytes[f], whole_len[f]); f++)
+			;
+		FUZZ_CHECK(f < n_whole);
+		check_delivery(m, whole_bytes[f], whole_len[f], family);
 	}
 	rte_pktmbuf_free_bulk(pkts, take);
 	inner_taken += take;
@@ -241,9 +379,11 @@ static void add_peers(void)
 		e->addr = (struct devconf_endpoint){ .family = wp->family, .port = wp->port };
 		memcpy(e->addr.addr, wp->addr, 16);
 		e->resolved = true;
+		e->on_link = neigh_on_link(wp->family, wp->addr);
+		memcpy(e->local, neigh_source_addr(wp->family, wp->addr), wp->family == AF_INET ? 4 : 16);
 		memcpy(&mac, i == WAN_PEER_A ? wan_a_mac : wan_c_mac, sizeof(mac));
-		packet_build_template(e->hdr, &e->hdr_len, &mg_dev.wan_mac, &mac,
-				      neigh_source_addr(wp->family), &e->addr, mg_dev.listen_port);
+		packet_build_template(e->hdr, &e->hdr_len, &mg_dev.wan_mac, &mac, e->local, &e->addr,
+				      mg_dev.listen_port);
 		p->endpoint = e;
 		for (unsigned int a = 0; a < 2; a++)
 			FUZZ_CHECK(allowedips_insert(&wan_allowedips, wp->allowed[a].family,
@@ -264,6 +404,8 @@ static void add_peers(void)
 		kp->local_index = wk->index;
 		kp->remote_index = 0x77770000u + k;
 		kp->initiator = wk->role != WAN_NEXT;
+		kp->sending_valid = 1;
+		kp->serial = k + 1;
 		kp->peer = p;
 		rte_spinlock_init(&kp->replay_lock);
 		replay_init(&kp->replay);
@@ -279,9 +421,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	fuzz_world_init(&world);
 	eal_init();
-	FUZZ_CHECK(device_create(1, 0) == 0);
+	FUZZ_CHECK(device_create(1, 0, 1420, 1500) == 0);
 	mg_dev.inner = &inner_stub;
-	mg_dev.inner_mtu = 1420;
 	allowedips_init(&wan_allowedips, NULL);
 	mg_dev.allowedips = &wan_allowedips;
 	set_addresses();
@@ -290,20 +431,21 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		struct mg_worker *w = &wan_workers[n_wan_workers];
 
 		if (!aead_burst_backend_supported((enum aead_backend)b) ||
-		    aead_burst_init(&w->aead, (enum aead_backend)b) != 0)
+		    worker_init(w, 0, (enum aead_backend)b) != 0)
 			continue;
-		w->id = 0;
 		w->lcore = rte_lcore_id();
 		w->now_ns = FUZZ_NOW_NS;
 		n_wan_workers++;
 	}
 	FUZZ_CHECK(n_wan_workers > 0);
 	ring_to_ctrl = mg_dev.to_ctrl;
+	ring_to_neigh = mg_dev.to_neigh;
 	ring_events = mg_dev.events;
 	small_to_ctrl = rte_ring_create("fz_to_ctrl", 4, SOCKET_ID_ANY, RING_F_SC_DEQ);
+	small_to_neigh = rte_ring_create("fz_to_neigh", 2, SOCKET_ID_ANY, RING_F_SC_DEQ);
 	small_events = rte_ring_create_elem("fz_events", sizeof(struct mg_event), 2, SOCKET_ID_ANY,
 					    RING_F_SC_DEQ);
-	FUZZ_CHECK(small_to_ctrl && small_events);
+	FUZZ_CHECK(small_to_ctrl && small_to_neigh && small_events);
 	ctrl.now_ns = FUZZ_NOW_NS;
 	pool_baseline = rte_mempool_in_use_count(mg_dev.pool);
 	trace = getenv("FUZZ_WAN_TRACE") != NULL;
@@ -377,6 +519,10 @@ static struct rte_mbuf *frame_mbuf(const uint8_t *in, uint16_t len, uint16_t fla
 	m = segment(p, chained ? len / 2 : len);
 	if (chained)
 		FUZZ_CHECK(rte_pktmbuf_chain(m, segment(p + len / 2, len - len / 2)) == 0);
+	else if (view_fragment(p, len, &(struct frag_view){ 0 }))
+		/* Reassembly writes the rest of the datagram into the first fragment's tailroom (with
+		 * DPDK's uninstrumented rte_pktmbuf_linearize): only its headroom stays poisoned. */
+		ASAN_UNPOISON_MEMORY_REGION(rte_pktmbuf_mtod(m, uint8_t *), m->buf_len - m->data_off);
 	burst_len[burst_n] = len;
 	burst_mbuf[burst_n++] = m;
 	return m;
@@ -424,7 +570,12 @@ static void reset(void)
 	neighbour_updates = n_events = n_replies = 0;
 }
 
-/* Every packet of the burst has exactly one fate, and each fate is counted where it happened. */
+/*
+ * Every packet of the burst has exactly one fate, and each fate is counted where it happened. A
+ * fragment's fate is the reassembly table (wan_frags); a datagram fragments complete is one more
+ * packet (reassembled) with a fate of its own. Fragments the table drops (wan_frag_bad) or times
+ * out are accounted for by the pool check at the end of the input.
+ */
 static void check_counters(uint16_t n, unsigned int to_ctrl_queued)
 {
 	const struct mg_lcore_stats *s = &mg_stats[rte_lcore_id()];
@@ -434,11 +585,14 @@ static void check_counters(uint16_t n, unsigned int to_ctrl_queued)
 		switch (r) {
 		case MG_DROP_WAN_NOT_IP:
 		case MG_DROP_WAN_BAD_IP:
+		case MG_DROP_WAN_BAD_CHECKSUM:
 		case MG_DROP_WAN_NOT_OURS:
-		case MG_DROP_WAN_FRAGMENT:
 		case MG_DROP_WAN_BAD_UDP:
 		case MG_DROP_WG_BAD_MESSAGE:
 		case MG_DROP_CTRL_RING_FULL:
+		case MG_DROP_NEIGH_RING_FULL:
+		case MG_DROP_NO_MBUF:
+		case MG_DROP_WAN_FRAG_TOO_BIG:
 		case MG_DROP_WG_UNKNOWN_INDEX:
 		case MG_DROP_WG_KEY_EXPIRED:
 		case MG_DROP_WG_AUTH_FAILED:
@@ -449,13 +603,15 @@ static void check_counters(uint16_t n, unsigned int to_ctrl_queued)
 			break;
 		case MG_DROP_INNER_TX_FULL:
 		case MG_DROP_INNER_DOWN:
+		case MG_DROP_WAN_FRAG_BAD:
+		case MG_DROP_WAN_FRAG_TIMEOUT:
 			break;
 		default: /* the encrypt path's and the control thread's reasons */
 			FUZZ_CHECK(s->drops[r] == 0);
 		}
 	}
 	FUZZ_CHECK(s->wan_rx == n);
-	FUZZ_CHECK(dropped + s->to_ctrl + s->keepalives_rx + s->decrypted == n);
+	FUZZ_CHECK(dropped + s->to_ctrl + s->keepalives_rx + s->decrypted + s->wan_frags == n + s->reassembled);
 	FUZZ_CHECK(s->to_ctrl == to_ctrl_queued);
 	FUZZ_CHECK(s->decrypted == s->inner_tx + s->drops[MG_DROP_INNER_TX_FULL] +
 				   s->drops[MG_DROP_INNER_DOWN]);
@@ -502,11 +658,11 @@ static void control_frame(struct rte_mbuf *m)
 	rte_pktmbuf_free(m); /* hs_input's part: see the header */
 }
 
-static void drain_to_ctrl(void)
+static void drain_to_ctrl(struct rte_ring *r)
 {
 	struct rte_mbuf *m;
 
-	while (rte_ring_dequeue(mg_dev.to_ctrl, (void **)&m) == 0) {
+	while (rte_ring_dequeue(r, (void **)&m) == 0) {
 		/* Read under poison as the control thread reads it; held by us while it does, so the
 		 * replies neigh.c allocates cannot land in a buffer still poisoned. */
 		poison_around(m);
@@ -547,7 +703,8 @@ static void drain_events(void)
 			   ev.peer_gen == ev.peer->gen);
 		switch (ev.type) {
 		case MG_EV_KEYPAIR_CONFIRMED:
-			FUZZ_CHECK(ev.keypair == ev.peer->next && ++confirmed[ev.peer_id] == 1);
+			FUZZ_CHECK(ev.keypair == ev.peer->next && ev.keypair_serial == ev.keypair->serial &&
+				   ++confirmed[ev.peer_id] == 1);
 			break;
 		case MG_EV_ROAMED:
 			FUZZ_CHECK(ev.keypair && ev.keypair->peer == ev.peer && ++roamed[ev.peer_id] == 1);
@@ -585,6 +742,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	reset();
 	inner_mode = knobs & 3u;
 	mg_dev.to_ctrl = knobs & WAN_KNOB_CTRL_SMALL ? small_to_ctrl : ring_to_ctrl;
+	mg_dev.to_neigh = knobs & WAN_KNOB_CTRL_SMALL ? small_to_neigh : ring_to_neigh;
 	mg_dev.events = knobs & WAN_KNOB_EVENTS_SMALL ? small_events : ring_events;
 	w = &wan_workers[(knobs >> WAN_KNOB_BACKEND_SHIFT) % n_wan_workers];
 	while (n < MG_BURST && fuzz_left(&in)) {
@@ -597,12 +755,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		in.n -= len;
 	}
 
+	reference_reassembly();
 	decrypt_burst(w, pkts, n);
 
 	/* Everything decrypt_burst freed is back in the pool: unpoisoned before anyone allocates. */
 	unpoison_segments();
-	check_counters(n, rte_ring_count(mg_dev.to_ctrl));
-	drain_to_ctrl();
+	check_counters(n, rte_ring_count(mg_dev.to_ctrl) + rte_ring_count(mg_dev.to_neigh));
+	/* Fragments still waiting for the rest of their datagram: as if their time ran out. */
+	rte_ip_frag_table_del_expired_entries(w->frag_tbl, &w->frag_dr, UINT64_MAX);
+	rte_ip_frag_free_death_row(&w->frag_dr, 0);
+	drain_to_ctrl(mg_dev.to_ctrl);
+	drain_to_ctrl(mg_dev.to_neigh);
 	drain_ctrl_tx();
 	drain_events();
 	if (trace)

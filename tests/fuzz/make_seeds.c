@@ -589,6 +589,56 @@ static size_t wan_clear(uint8_t *f, unsigned int k, uint64_t counter, const uint
 	return wan_udp(f, &from, WAN_LISTEN_PORT, msg, message_data_len(len), 0);
 }
 
+/*
+ * A whole frame's IP payload cut at byte `at` (a multiple of 8) into two fragments, added to the
+ * burst second first (reassembly must not depend on order), as a narrower link on the way sends
+ * it: IPv4 with MF and offsets (the header checksum redone), IPv6 with a fragment header.
+ */
+static void wan_add_fragments(struct wan_input *in, const uint8_t *whole, size_t len, size_t at)
+{
+	uint8_t a[2048], b[2048];
+	size_t la, lb;
+
+	if (whole[12] == 0x08) {
+		size_t hl = (whole[14] & 0xfu) * 4, pay = len - 14 - hl;
+
+		memcpy(a, whole, 14 + hl + at);
+		la = 14 + hl + at;
+		memcpy(b, whole, 14 + hl);
+		memcpy(b + 14 + hl, whole + 14 + hl + at, pay - at);
+		lb = 14 + hl + pay - at;
+		put16(a + 16, (uint16_t)(hl + at));
+		put16(b + 16, (uint16_t)(hl + pay - at));
+		put16(a + 18, 0x4d47);
+		put16(b + 18, 0x4d47);
+		put16(a + 20, 0x2000);                   /* more fragments, offset 0 */
+		put16(b + 20, (uint16_t)(at / 8));       /* the last, at offset `at` */
+		put16(a + 24, 0);
+		put16(b + 24, 0);
+		put16(a + 24, csum(0, a + 14, hl));
+		put16(b + 24, csum(0, b + 14, hl));
+	} else {
+		size_t pay = len - 54;
+		uint8_t fh[8] = { whole[20], 0, 0, 1, 0x4d, 0x47, 0x00, 0x01 }; /* next header, M, id */
+
+		memcpy(a, whole, 54);
+		memcpy(a + 54, fh, 8);
+		memcpy(a + 62, whole + 54, at);
+		la = 62 + at;
+		memcpy(b, whole, 54);
+		fh[2] = (uint8_t)(at >> 8);
+		fh[3] = (uint8_t)(at & 0xf8);          /* offset, M clear */
+		memcpy(b + 54, fh, 8);
+		memcpy(b + 62, whole + 54 + at, pay - at);
+		lb = 62 + pay - at;
+		a[20] = b[20] = 44;
+		put16(a + 18, (uint16_t)(8 + at));
+		put16(b + 18, (uint16_t)(8 + pay - at));
+	}
+	wan_add(in, b, lb, 0);
+	wan_add(in, a, la, 0);
+}
+
 /* Inner packets: IPv4 (ICMP echo or UDP) and IPv6 ICMPv6 echo, src -> dst, len bytes. */
 static size_t inner4(uint8_t *p, size_t len, const uint8_t src[4], const uint8_t dst[4], uint8_t proto)
 {
@@ -875,11 +925,30 @@ static void wan_seeds(const struct fuzz_world *w)
 	wan_begin(&in, 0);
 	n = wan_data(w, f, WAN_KP_A_CURRENT, 1, p, inner4(p, 84, in4_a, in4_us, 1));
 	f[14 + 6] |= 0x20; /* more fragments */
+	put16(f + 14 + 10, 0);
+	put16(f + 14 + 10, csum(0, f + 14, 20));
 	wan_add(&in, f, n, 0);
 	n = wan_data(w, f, WAN_KP_A_CURRENT, 2, p, inner4(p, 84, in4_a, in4_us, 1));
 	put16(f + 14 + 6, 0x0010); /* offset 128 */
+	put16(f + 14 + 10, 0);
+	put16(f + 14 + 10, csum(0, f + 14, 20));
 	wan_add(&in, f, n, 0);
 	wan_put("ipv4-fragment", &in);
+	/* Data messages that arrive in two fragments each, reassembled and delivered. */
+	wan_begin(&in, 0);
+	n = wan_data(w, g, WAN_KP_A_CURRENT, 3, p, inner4(p, 600, in4_a, in4_us, 17));
+	wan_add_fragments(&in, g, n, 256);
+	wan_put("fragments-v4-data", &in);
+	wan_begin(&in, 0);
+	n = wan_data(w, g, WAN_KP_C_CURRENT, 3, p, inner6(p, 900, in6_c, in6_us));
+	wan_add_fragments(&in, g, n, 512);
+	wan_put("fragments-v6-data", &in);
+	/* An IPv4 header whose checksum is off. */
+	wan_begin(&in, 0);
+	n = wan_data(w, f, WAN_KP_A_CURRENT, 4, p, inner4(p, 84, in4_a, in4_us, 1));
+	f[14 + 10] ^= 0x5a;
+	wan_add(&in, f, n, 0);
+	wan_put("ipv4-bad-checksum", &in);
 	wan_begin(&in, 0);
 	n = wan_eth(f, bcast, wan_a_mac, 0x88cc);
 	fuzz_fill(f + n, 46, 0x44);
