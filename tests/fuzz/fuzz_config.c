@@ -53,7 +53,9 @@ static void check_err(const char *err, size_t errlen)
 static void check_config(const struct mg_config *c)
 {
 	FUZZ_CHECK(c->interface[0] && c->inner.name[0] && c->private_key_file && c->wan.device);
-	FUZZ_CHECK(c->listen_port >= 1 && c->wg.has_listen_port && c->wg.listen_port == c->listen_port);
+	/* 0: the daemon picks a port at start (ctrl/apply.c), as wg(8) does. */
+	FUZZ_CHECK(c->wg.has_listen_port && c->wg.listen_port == c->listen_port);
+	FUZZ_CHECK(c->wan.mtu == 0 || (c->wan.mtu >= CONFIG_MTU_MIN && c->wan.mtu <= CONFIG_WAN_MTU_MAX));
 	FUZZ_CHECK(c->wan.n_addresses >= 1 && c->wan.n_addresses <= CONFIG_MAX_ADDRESSES);
 	FUZZ_CHECK(c->inner.n_addresses <= CONFIG_MAX_ADDRESSES);
 	FUZZ_CHECK(c->inner.mtu >= CONFIG_MTU_MIN && c->inner.mtu <= CONFIG_MTU_MAX);
