@@ -13,9 +13,10 @@
 
 #include <sodium.h>
 
-#include "ctrl.h"
-#include "worker.h"
-#include "x25519.h"
+#include "apply.h"
+#include "core.h"
+#include "hs.h"
+#include "peers.h"
 
 /* Peers the change would create, to refuse it before touching anything when they do not fit. */
 static int check_capacity(const struct devconf *c)

@@ -9,18 +9,16 @@
  * the same queues (its file descriptors are detached for good), so meshgate logs it and stops,
  * with its own exit status, for the service manager to restart it.
  */
-#include <errno.h>
 #include <net/if.h>
-#include <string.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include <stdio.h>
 
 #include <rte_ethdev.h>
 
-#include "ctrl.h"
+#include "core.h"
+#include "health.h"
+#include "ifstate.h"
 
-static int ioctl_sock = -1;
+static bool started;
 static unsigned int wan_ifindex, inner_ifindex;
 static char inner_name[IF_NAMESIZE];
 
@@ -31,14 +29,8 @@ static bool wan_link_up(void)
 {
 	struct rte_eth_link link;
 
-	if (wan_ifindex) {
-		struct ifreq ifr;
-
-		memset(&ifr, 0, sizeof(ifr));
-		if (!if_indextoname(wan_ifindex, ifr.ifr_name) || ioctl(ioctl_sock, SIOCGIFFLAGS, &ifr) < 0)
-			return false;
-		return (ifr.ifr_flags & IFF_UP) && (ifr.ifr_flags & IFF_RUNNING);
-	}
+	if (wan_ifindex)
+		return ifstate_link_up(wan_ifindex) == 1;
 	return rte_eth_link_get_nowait(mg_dev.wan_port, &link) != 0 || link.link_status == RTE_ETH_LINK_UP;
 }
 
@@ -46,30 +38,29 @@ void health_init(const char *inner)
 {
 	struct rte_eth_dev_info info;
 
-	ioctl_sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (ioctl_sock >= 0 && rte_eth_dev_info_get(mg_dev.wan_port, &info) == 0)
+	if (rte_eth_dev_info_get(mg_dev.wan_port, &info) == 0)
 		wan_ifindex = info.if_index;
 	snprintf(inner_name, sizeof(inner_name), "%s", inner);
-	inner_ifindex = if_nametoindex(inner_name);
+	inner_ifindex = ifstate_index(inner_name);
 	ctrl.wan_up = wan_link_up();
 	__atomic_store_n(&mg_dev.wan_down, !ctrl.wan_up, __ATOMIC_RELAXED);
+	started = true;
 }
 
 void health_check(void)
 {
 	bool up;
 
-	if (ioctl_sock < 0)
+	if (!started)
 		return; /* not started (in-process tests) */
 	up = wan_link_up();
-
 	if (up != ctrl.wan_up) {
 		ctrl.wan_up = up;
 		ctrl.wan_link_changes++;
 		__atomic_store_n(&mg_dev.wan_down, !up, __ATOMIC_RELAXED);
 		RTE_LOG(WARNING, USER1, "WAN link %s\n", up ? "up again" : "down");
 	}
-	if (inner_ifindex && if_nametoindex(inner_name) != inner_ifindex) {
+	if (inner_ifindex && ifstate_index(inner_name) != inner_ifindex) {
 		RTE_LOG(ERR, USER1, "inner interface %s was removed: stopping\n", inner_name);
 		ctrl.inner_gone = true;
 		mg_dev.quit = true;
@@ -78,7 +69,6 @@ void health_check(void)
 
 void health_fini(void)
 {
-	if (ioctl_sock >= 0)
-		close(ioctl_sock);
-	ioctl_sock = -1;
+	started = false;
+	ifstate_fini();
 }

@@ -14,9 +14,12 @@
 #include <sodium.h>
 
 #include "aead.h"
+#include "core.h"
 #include "counters.h"
-#include "ctrl.h"
+#include "hs.h"
+#include "neigh.h"
 #include "packet.h"
+#include "peers.h"
 #include "tai64n.h"
 #include "x25519.h"
 
@@ -48,34 +51,7 @@ static void send_frame(const struct rte_ether_addr *mac, const struct devconf_en
 	struct rte_mbuf *m = neigh_udp_frame(mac, to, local, msg, len);
 
 	if (m)
-		ctrl_tx(m);
-}
-
-void hs_send_to_peer(struct mg_peer *peer, const void *msg, uint16_t len)
-{
-	struct mg_endpoint *ep = peer->endpoint;
-
-	if (!ep)
-		return;
-	if (!ep->resolved) {
-		/* Keep the newest message until the next hop answers (peers_neighbour_update). */
-		memcpy(peer->pending_msg, msg, len);
-		peer->pending_len = len;
-		return;
-	}
-	send_frame((const struct rte_ether_addr *)ep->hdr, &ep->addr, ep->local, msg, len);
-	/* Counted like wireguard-go: every message byte sent to the peer, handshakes included. */
-	peer->ctrl_tx_bytes += len;
-	__atomic_store_n(&peer->last_tx_any_ns, ctrl.now_ns, __ATOMIC_RELAXED);
-}
-
-void hs_send_pending(struct mg_peer *peer)
-{
-	uint16_t len = peer->pending_len;
-
-	peer->pending_len = 0;
-	if (len)
-		hs_send_to_peer(peer, peer->pending_msg, len);
+		core_tx(m);
 }
 
 void hs_send_initiation(struct mg_peer *peer, bool retry)
@@ -108,7 +84,7 @@ void hs_send_initiation(struct mg_peer *peer, bool retry)
 	timers_handshake_initiated(&peer->timers, ctrl.now_ns);
 	RTE_LOG(DEBUG, USER1, "%.3f peer %u: initiation %08x%s\n", ctrl.now_ns / 1e9, peer->id, index,
 		retry ? " (retry)" : "");
-	hs_send_to_peer(peer, &msg, sizeof(msg));
+	peers_send(peer, &msg, sizeof(msg));
 	ctrl.initiations_sent++;
 }
 
@@ -139,7 +115,7 @@ void hs_send_keepalive(struct mg_peer *peer)
 	d->key_idx = kp->remote_index;
 	d->counter = counter;
 	aead_seal(d->encrypted_data, buf, 0, NULL, 0, d->counter, kp->send_key);
-	hs_send_to_peer(peer, buf, sizeof(buf));
+	peers_send(peer, buf, sizeof(buf));
 	/* A keepalive is authenticated but not data: it must not arm the new-handshake timer. */
 	timers_any_authenticated_packet_sent(&peer->timers, ctrl.now_ns);
 	if (timers_keypair_should_rekey_on_send(kp->birth_ns, counter + 1, kp->initiator, ctrl.now_ns))
@@ -295,7 +271,7 @@ static void initiation_input(const uint8_t *msg, const struct devconf_endpoint *
 	sodium_memzero(e, sizeof(e));
 	cookie_add_macs(&peer->cookie, (uint8_t *)&resp, sizeof(resp), ctrl.now_ns);
 	session_ready(peer);
-	hs_send_to_peer(peer, &resp, sizeof(resp));
+	peers_send(peer, &resp, sizeof(resp));
 	ctrl.responses_sent++;
 	timers_handshake_response_sent(&peer->timers, ctrl.now_ns);
 }

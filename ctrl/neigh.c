@@ -11,8 +11,8 @@
  * a second apart, then by broadcast (or multicast) until something answers; it keeps its MAC
  * meanwhile, since sending to the old one loses no more than sending nowhere. When an entry's MAC
  * changes (an answer, a gratuitous ARP after a router's failover or a host's migration, an
- * authenticated packet from an on-link peer) every endpoint through it is rebuilt at once
- * (peers_neighbour_update).
+ * authenticated packet from an on-link peer) every endpoint through it is rebuilt in the same turn
+ * of the loop (neigh_changes(), peers_neighbour_update()): this file calls nothing above it.
  */
 #include <netinet/in.h>
 #include <string.h>
@@ -23,8 +23,9 @@
 #include <rte_random.h>
 #include <rte_udp.h>
 
+#include "core.h"
 #include "counters.h"
-#include "ctrl.h"
+#include "neigh.h"
 #include "packet.h"
 
 #define NEIGH_MAX 256
@@ -48,6 +49,7 @@ struct neigh {
 };
 
 static struct neigh table[NEIGH_MAX];
+static uint64_t changes; /* entries resolved or moved: the loop rebuilds endpoints through them */
 static struct {
 	bool set;
 	uint8_t addr[16];
@@ -100,8 +102,12 @@ static void learn(int family, const uint8_t *addr, const struct rte_ether_addr *
 	n->resolved = true;
 	n->confirmed_ns = ctrl.now_ns;
 	n->probes = 0;
-	if (news)
-		peers_neighbour_update();
+	changes += news;
+}
+
+uint64_t neigh_changes(void)
+{
+	return changes;
 }
 
 void neigh_learn(int family, const uint8_t *addr, const struct rte_ether_addr *mac)
@@ -197,7 +203,7 @@ static void arp_send(uint16_t op, const struct rte_ether_addr *dst_mac, const ui
 	memcpy(&arp->arp_data.arp_sip, sip, 4);
 	arp->arp_data.arp_tha = *tha;
 	memcpy(&arp->arp_data.arp_tip, tip, 4);
-	ctrl_tx(m);
+	core_tx(m);
 }
 
 static void arp_input(struct rte_mbuf *m)
@@ -245,7 +251,7 @@ static void nd_send(uint8_t type, const struct rte_ether_addr *dst_mac, const ui
 	icmp[25] = 1; /* length in units of 8 bytes */
 	memcpy(icmp + 26, &mg_dev.wan_mac, RTE_ETHER_ADDR_LEN);
 	*(uint16_t *)(icmp + 2) = rte_ipv6_udptcp_cksum(ip, icmp);
-	ctrl_tx(m);
+	core_tx(m);
 }
 
 /* The link-layer address option of an ND message, or NULL. */

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Peers, their keypairs and endpoints, and the receiver-index table, as the control thread changes
- * them. Index = (random high bits << MG_INDEX_BITS) | slot, so a worker finds a keypair with one
- * array load and one compare, and a stale or guessed index misses.
+ * them (peers.h). Index = (random high bits << MG_INDEX_BITS) | slot, so a worker finds a keypair
+ * with one array load and one compare, and a stale or guessed index misses.
  */
 #include <errno.h>
 #include <string.h>
@@ -12,10 +12,11 @@
 
 #include <sodium.h>
 
+#include "core.h"
 #include "counters.h"
-#include "ctrl.h"
+#include "neigh.h"
 #include "packet.h"
-#include "worker.h"
+#include "peers.h"
 
 static uint64_t next_gen, next_keypair_serial;
 /* Ids whose peer was removed but may still be in a worker's hands (its grace period has not ended):
@@ -43,8 +44,8 @@ static void worker_bytes(unsigned int id, uint64_t *rx, uint64_t *tx)
 {
 	*rx = *tx = 0;
 	for (unsigned int w = 0; w < MG_MAX_WORKERS; w++) {
-		*rx += __atomic_load_n(&mg_workers[w].peer_rx_bytes[id], __ATOMIC_RELAXED);
-		*tx += __atomic_load_n(&mg_workers[w].peer_tx_bytes[id], __ATOMIC_RELAXED);
+		*rx += __atomic_load_n(&mg_peer_bytes[w].rx[id], __ATOMIC_RELAXED);
+		*tx += __atomic_load_n(&mg_peer_bytes[w].tx[id], __ATOMIC_RELAXED);
 	}
 }
 
@@ -66,7 +67,7 @@ struct mg_peer *peers_create(const uint8_t public_key[32])
 	if (id == MG_MAX_PEERS && ctrl.n_peers < MG_MAX_PEERS) {
 		/* Every free id waits for its grace period (a full table replaced): wait it out. Workers
 		 * pass a quiescent state every loop, so this takes microseconds. */
-		ctrl_reclaim_all();
+		core_reclaim_all();
 		for (id = 0; id < MG_MAX_PEERS && (mg_dev.peers[id] || id_held[id]); id++)
 			;
 	}
@@ -110,7 +111,7 @@ static void retire(struct mg_keypair *kp)
 	if (!kp)
 		return;
 	peers_index_free(kp->local_index);
-	ctrl_defer_free(kp, free_keypair);
+	core_defer_free(kp, free_keypair);
 }
 
 static void retire_keypair(struct mg_keypair **slot)
@@ -179,7 +180,37 @@ void peers_remove(struct mg_peer *peer)
 	publish(&mg_dev.peers[peer->id], NULL);
 	peer->removed = true;
 	ctrl.n_peers--;
-	ctrl_defer_free(peer, free_peer);
+	core_defer_free(peer, free_peer);
+}
+
+void peers_send(struct mg_peer *peer, const void *msg, uint16_t len)
+{
+	struct mg_endpoint *ep = peer->endpoint;
+	struct rte_mbuf *m;
+
+	if (!ep)
+		return;
+	if (!ep->resolved) {
+		/* Keep the newest message until the next hop answers (send_pending). */
+		memcpy(peer->pending_msg, msg, len);
+		peer->pending_len = len;
+		return;
+	}
+	m = neigh_udp_frame((const struct rte_ether_addr *)ep->hdr, &ep->addr, ep->local, msg, len);
+	if (m)
+		core_tx(m);
+	/* Counted like wireguard-go: every message byte sent to the peer, handshakes included. */
+	peer->ctrl_tx_bytes += len;
+	__atomic_store_n(&peer->last_tx_any_ns, ctrl.now_ns, __ATOMIC_RELAXED);
+}
+
+static void send_pending(struct mg_peer *peer)
+{
+	uint16_t len = peer->pending_len;
+
+	peer->pending_len = 0;
+	if (len)
+		peers_send(peer, peer->pending_msg, len);
 }
 
 /*
@@ -206,9 +237,9 @@ static void publish_endpoint(struct mg_peer *peer, const struct devconf_endpoint
 	}
 	publish(&peer->endpoint, e);
 	if (old)
-		ctrl_defer_free(old, rte_free);
+		core_defer_free(old, rte_free);
 	if (e->resolved)
-		hs_send_pending(peer);
+		send_pending(peer);
 }
 
 /* The MAC of the next hop to ep by our routes, as the neighbour table has it (probing when due);

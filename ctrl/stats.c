@@ -17,11 +17,11 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include "core.h"
 #include "counters.h"
-#include "ctrl.h"
 #include "keyenc.h"
+#include "peers.h"
 #include "stats.h"
-#include "worker.h"
 
 #define STATS_DIR "/run/meshgate"
 
@@ -117,7 +117,7 @@ static void write_packets(FILE *f)
 	fprintf(f, "# HELP meshgate_worker_packets_total Packets by worker and stage.\n"
 		   "# TYPE meshgate_worker_packets_total counter\n");
 	for (unsigned int w = 0; w < mg_dev.n_workers; w++) {
-		const struct mg_lcore_stats *st = &mg_stats[mg_workers[w].lcore];
+		const struct mg_lcore_stats *st = &mg_stats[mg_dev.worker_lcore[w]];
 
 		fprintf(f, "meshgate_worker_packets_total{worker=\"%u\",stage=\"wan_rx\"} %" PRIu64 "\n"
 			   "meshgate_worker_packets_total{worker=\"%u\",stage=\"inner_rx\"} %" PRIu64 "\n",

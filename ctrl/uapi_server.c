@@ -49,8 +49,10 @@
 
 #include <sodium.h>
 
-#include "ctrl.h"
+#include "apply.h"
+#include "core.h"
 #include "uapi.h"
+#include "uapi_server.h"
 
 #define UAPI_DIR "/var/run/wireguard"
 #define MAX_CLIENTS 256

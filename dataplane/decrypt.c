@@ -222,7 +222,7 @@ static void note_authenticated(struct mg_worker *w, struct mg_keypair *kp, struc
 			       .keypair_serial = kp->serial };
 
 	__atomic_store_n(&peer->last_rx_auth_ns, w->now_ns, __ATOMIC_RELAXED);
-	w->peer_rx_bytes[peer->id] += data_len(m);
+	w->bytes->rx[peer->id] += data_len(m);
 	if (unlikely(mg_load(&peer->next) == kp) && !__atomic_exchange_n(&kp->confirm_sent, 1, __ATOMIC_RELAXED)) {
 		ev.type = MG_EV_KEYPAIR_CONFIRMED;
 		if (!worker_post_event(&ev))

@@ -23,6 +23,7 @@
 #include "counters.h"
 #include "frag.h"
 #include "packet.h"
+#include "wan.h"
 #include "worker.h"
 
 static void want_handshake(struct mg_peer *peer)
@@ -104,10 +105,10 @@ static unsigned int send_fragmented(struct mg_worker *w, struct rte_mbuf **ready
 	uint16_t n;
 
 	if (nready)
-		worker_wan_tx(w, ready, (uint16_t)nready);
+		wan_tx(w, ready, (uint16_t)nready);
 	n = frag_fragment(w, m, frags, RTE_DIM(frags));
 	if (n)
-		worker_wan_tx(w, frags, n);
+		wan_tx(w, frags, n);
 	return 0;
 }
 
@@ -129,13 +130,13 @@ static void transmit(struct mg_worker *w, struct rte_mbuf **pkts, struct mg_endp
 		memcpy(hdr, eps[i]->hdr, eps[i]->hdr_len);
 		packet_outer_finish(pkts[i], eps[i]->hdr_len, udp_len, w->ip_id);
 		w->ip_id += (uint16_t)mg_dev.n_workers;
-		w->peer_tx_bytes[peers[i]->id] += udp_len;
+		w->bytes->tx[peers[i]->id] += udp_len;
 		if (unlikely(rte_pktmbuf_data_len(pkts[i]) > mg_dev.wan_frame_max))
 			nout = send_fragmented(w, pkts, nout, pkts[i]);
 		else
 			pkts[nout++] = pkts[i];
 	}
-	worker_wan_tx(w, pkts, (uint16_t)nout);
+	wan_tx(w, pkts, (uint16_t)nout);
 }
 
 /*

@@ -8,6 +8,7 @@
 #include <rte_mbuf.h>
 
 #include "device.h"
+#include "inner.h"
 
 /* Creates (or attaches to) the TUN interface name with one non-blocking queue per worker: 0 or
  * -errno, nothing left open on failure. Closing the last queue removes the interface. */

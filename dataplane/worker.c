@@ -2,13 +2,15 @@
 /*
  * The worker lcore's loop: poll the WAN queue (decrypt path), the inner queue (encrypt path), the
  * peers whose staged packets may go, and the control thread's outgoing messages; report a quiescent
- * state for RCU once per iteration; back off when idle so a small machine is shared.
+ * state for RCU once per iteration; expire reassembly now and then; back off when idle so a small
+ * machine is shared.
  */
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 
 #include "counters.h"
 #include "frag.h"
+#include "wan.h"
 #include "worker.h"
 
 struct mg_worker mg_workers[MG_MAX_WORKERS];
@@ -33,46 +35,16 @@ static unsigned int poll_ctrl(struct mg_worker *w)
 	}
 	n = rte_ring_dequeue_burst(mg_dev.ctrl_tx, (void **)pkts, MG_BURST, NULL);
 	if (n)
-		worker_wan_tx(w, pkts, n);
+		wan_tx(w, pkts, n);
 	return n + np;
 }
-
-void worker_wan_tx(struct mg_worker *w, struct rte_mbuf **pkts, uint16_t n)
-{
-	uint16_t sent;
-
-	if (unlikely(__atomic_load_n(&mg_dev.wan_down, __ATOMIC_RELAXED))) {
-		/* A driver may queue what it cannot send (AF_XDP does, silently): say why it is lost. */
-		mg_drop(MG_DROP_WAN_DOWN, n);
-		rte_pktmbuf_free_bulk(pkts, n);
-		return;
-	}
-	sent = rte_eth_tx_burst(mg_dev.wan_port, w->id, pkts, n);
-	mg_stats[w->lcore].wan_tx += sent;
-	if (sent < n) {
-		mg_drop(MG_DROP_WAN_TX_FULL, n - sent);
-		rte_pktmbuf_free_bulk(pkts + sent, n - sent);
-	}
-}
-
-static uint16_t ethdev_rx(uint16_t queue, struct rte_mbuf **pkts, uint16_t n)
-{
-	return rte_eth_rx_burst(mg_dev.inner_port, queue, pkts, n);
-}
-
-static uint16_t ethdev_tx(uint16_t queue, struct rte_mbuf **pkts, uint16_t n, bool *down)
-{
-	*down = false;
-	return rte_eth_tx_burst(mg_dev.inner_port, queue, pkts, n);
-}
-
-const struct mg_inner_ops mg_inner_ethdev = { .rx = ethdev_rx, .tx = ethdev_tx };
 
 int worker_init(struct mg_worker *w, unsigned int id, enum aead_backend backend)
 {
 	int ret;
 
 	w->id = id;
+	w->bytes = &mg_peer_bytes[id];
 	ret = aead_burst_init(&w->aead, backend);
 	if (ret)
 		return ret;
@@ -95,6 +67,7 @@ int worker_main(void *arg)
 	unsigned int idle = 0, sleep_us = 1, iterations = 0;
 
 	w->lcore = rte_lcore_id();
+	mg_dev.worker_lcore[w->id] = w->lcore;
 	rte_rcu_qsbr_thread_register(mg_dev.rcu, w->id);
 	rte_rcu_qsbr_thread_online(mg_dev.rcu, w->id);
 	while (!mg_dev.quit) {

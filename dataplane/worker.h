@@ -10,6 +10,7 @@
 
 #include "aead_burst.h"
 #include "device.h"
+#include "inner.h"
 
 /* One per worker lcore, written by that lcore only. */
 struct mg_worker {
@@ -21,8 +22,7 @@ struct mg_worker {
 	uint32_t frag_id;       /* outer IPv6 fragment identification, likewise */
 	struct rte_ip_frag_tbl *frag_tbl;
 	struct rte_ip_frag_death_row frag_dr;
-	uint64_t peer_rx_bytes[MG_MAX_PEERS];
-	uint64_t peer_tx_bytes[MG_MAX_PEERS];
+	struct mg_peer_bytes *bytes; /* &mg_peer_bytes[id] */
 } __rte_cache_aligned;
 
 extern struct mg_worker mg_workers[MG_MAX_WORKERS];
@@ -40,9 +40,6 @@ static inline bool worker_post_event(struct mg_event *ev)
 {
 	return rte_ring_enqueue_elem(mg_dev.events, ev, sizeof(*ev)) == 0;
 }
-/* Send on the worker's WAN queue; what the port does not take, or everything while the link is
- * down, is counted and freed. */
-void worker_wan_tx(struct mg_worker *w, struct rte_mbuf **pkts, uint16_t n);
 /* Packets staged for a peer that now has a keypair. */
 void encrypt_flush_staged(struct mg_worker *w, struct mg_peer *peer);
 

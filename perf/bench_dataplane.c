@@ -40,6 +40,7 @@
 #include <sodium.h>
 
 #include "counters.h"
+#include "device_setup.h"
 #include "packet.h"
 #include "worker.h"
 

@@ -24,10 +24,10 @@ esac
 . "$root/scripts/bench-tree.sh"
 bench_tree "$build" "$root" dataplane=enabled
 # only what perf/bench.py runs (not the unit tests)
-bench_tree_ninja "$build" dataplane/meshgate perf/wggen perf/bench_dataplane
+bench_tree_ninja "$build" daemon/meshgate perf/wggen perf/bench_dataplane
 echo "bench: built $build (release)" >&2
 if [ "$build_only" = 1 ]; then
   exit 0
 fi
-export BENCH_BUILD=$build MESHGATE=$build/dataplane/meshgate WGGEN=$build/perf/wggen
+export BENCH_BUILD=$build MESHGATE=$build/daemon/meshgate WGGEN=$build/perf/wggen
 exec python3 "$root/perf/bench.py" "$@"

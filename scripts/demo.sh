@@ -8,5 +8,5 @@ cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
 bash scripts/build.sh
-build/dataplane/meshgate --self-check
+build/daemon/meshgate --self-check
 exec python3 tests/e2e/demo.py

@@ -48,7 +48,7 @@ check "bench-crypto.sh first: bench_crypto built" test -x "$tmp/tree/perf/bench_
 
 run bench bash "$root/scripts/bench.sh" --build-only
 sed -n 's/^bench: /    bench.sh said: /p' "$tmp/bench.log"
-for exe in dataplane/meshgate perf/wggen perf/bench_dataplane; do
+for exe in daemon/meshgate perf/wggen perf/bench_dataplane; do
 	check "bench.sh after bench-crypto.sh: $exe built" test -x "$tmp/tree/$exe"
 done
 

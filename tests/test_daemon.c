@@ -37,15 +37,22 @@
 #include <sodium.h>
 
 #include "aead.h"
+#include "apply.h"
 #include "cookie.h"
+#include "core.h"
 #include "counters.h"
-#include "ctrl.h"
+#include "device_setup.h"
 #include "frag.h"
 #include "handshake.h"
 #include "harness.h"
+#include "hs.h"
+#include "loop.h"
+#include "neigh.h"
 #include "packet.h"
+#include "peers.h"
 #include "port.h"
 #include "tai64n.h"
+#include "uapi_server.h"
 #include "worker.h"
 #include "x25519.h"
 
@@ -64,7 +71,7 @@ static struct cookie_maker peer_cookie; /* the peer's MACs towards meshgate */
 
 static void turn(void)
 {
-	ctrl_turn(now);
+	loop_turn(now);
 }
 
 /* The protocol clock moves on (without a turn of the loop). */
@@ -215,7 +222,7 @@ static void setup(void)
 	memcpy(mg_dev.wan_addrs[0].addr, our_addr, 4);
 	mg_dev.n_wan_addrs = 1;
 	mg_dev.wan_mac = our_mac;
-	CHECK(ctrl_state_init() == 0, "ctrl state");
+	CHECK(core_init() == 0, "ctrl state");
 	x25519_generate(our_private, (uint8_t[32]){ 0 });
 	x25519_generate(peer_private, (uint8_t[32]){ 0 });
 	handshake_identity_set(&peer_id, peer_private);
@@ -321,10 +328,10 @@ static void test_stale_confirmation(void)
 		return;
 	ev = (struct mg_event){ .type = MG_EV_KEYPAIR_CONFIRMED, .peer = peer, .peer_gen = peer->gen,
 				.peer_id = peer->id, .keypair = next, .keypair_serial = next->serial - 1 };
-	ctrl_handle_event(&ev);
+	loop_handle_event(&ev);
 	CHECK(peer->next == next && peer->current != next, "a stale event (same pointer, older serial) is ignored");
 	ev.keypair_serial = next->serial;
-	ctrl_handle_event(&ev);
+	loop_handle_event(&ev);
 	CHECK(peer->current == next && peer->next == NULL, "the event for this keypair confirms it");
 }
 
@@ -345,8 +352,8 @@ static void test_peer_ids_and_bytes(void)
 	if (!a)
 		return;
 	a_id = a->id;
-	mg_workers[0].peer_rx_bytes[a_id] += 1000; /* as a worker that still holds a */
-	mg_workers[0].peer_tx_bytes[a_id] += 500;
+	mg_peer_bytes[0].rx[a_id] += 1000; /* as a worker that still holds a */
+	mg_peer_bytes[0].tx[a_id] += 500;
 	peers_data_bytes(a, &rx, &tx);
 	CHECK(rx == 1000 && tx == 500, "a's bytes: %lu %lu", (unsigned long)rx, (unsigned long)tx);
 	peers_remove(a);
@@ -356,10 +363,10 @@ static void test_peer_ids_and_bytes(void)
 	turn();
 	c = peers_create(key_c);
 	CHECK(c && c->id == a_id, "after the grace period the id is free again");
-	mg_workers[0].peer_rx_bytes[a_id] += 7;
+	mg_peer_bytes[0].rx[a_id] += 7;
 	peers_data_bytes(c, &rx, &tx);
 	CHECK(rx == 7 && tx == 0, "c counts only its own bytes: %lu %lu", (unsigned long)rx, (unsigned long)tx);
-	CHECK(mg_workers[0].peer_rx_bytes[a_id] == 1007, "and the worker's counter was never written by ctrl");
+	CHECK(mg_peer_bytes[0].rx[a_id] == 1007, "and the worker's counter was never written by ctrl");
 	peers_remove(b);
 	peers_remove(c);
 	turn();
@@ -705,7 +712,7 @@ int main(void)
 	test_port_offloads();
 	test_fragments();
 	worker_fini(&mg_workers[0]);
-	ctrl_fini();
+	loop_fini();
 	CHECK(device_destroy() == 0, "no mbuf leaked");
 	rte_eal_cleanup();
 	return test_done("daemon");

@@ -19,7 +19,7 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-MESHGATE = os.environ.get("MESHGATE", os.path.join(ROOT, "build", "dataplane", "meshgate"))
+MESHGATE = os.environ.get("MESHGATE", os.path.join(ROOT, "build", "daemon", "meshgate"))
 WAN_A, WAN_B = "192.168.77.1", "192.168.77.2"
 WAN6_A, WAN6_B = "fd77::1", "fd77::2"
 IN_A, IN_B = "10.77.0.1", "10.77.0.2"

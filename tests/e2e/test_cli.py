@@ -9,7 +9,7 @@ import sys
 import tempfile
 
 MESHGATE = os.environ.get("MESHGATE", os.path.join(os.path.dirname(__file__), "..", "..", "build",
-                                                   "dataplane", "meshgate"))
+                                                   "daemon", "meshgate"))
 passed = failed = 0
 KEY = "YNqHbfBQKaGvzefSSKQRd9ZTDA3cG64XAPuKVEvPJVE="  # a syntactically valid key, used nowhere
 

@@ -50,7 +50,7 @@ check = mgtest.Checks()
 GET_BOUND = 2.0       # s: a get on the socket (connect to errno=0) is answered within this...
 SHOW_BOUND = 5.0      # s: ...and `wg show` within this (process start-up included: others load the host)
 STALL_TIMEOUT = 10.0  # s: meshgate closes a connection whose request or answer stalls this long
-MAX_PEERS = 1024      # dataplane/device.h MG_MAX_PEERS
+MAX_PEERS = 1024      # contract/device.h MG_MAX_PEERS
 MAX_LINE = 65535      # lib/uapi.h UAPI_MAX_LINE (wireguard-go: bufio.Scanner's 64 KiB)
 MAX_REQUEST = 64 << 20  # lib/uapi.h UAPI_MAX_REQUEST
 BUDGET = 2 * MAX_REQUEST  # ctrl/uapi_server.c BUFFER_BUDGET: every client's buffers together

@@ -4,7 +4,7 @@
 send to meshgate, and write them into the fuzz corpora (as root; the committed files under
 tests/fuzz/corpus/*/real-* are its output):
 
-    MESHGATE=build/dataplane/meshgate python3 tests/fuzz/capture_seeds.py tests/fuzz/corpus
+    MESHGATE=build/daemon/meshgate python3 tests/fuzz/capture_seeds.py tests/fuzz/corpus
 
 It runs the e2e topology (tests/e2e/mgtest.py: meshgate in one namespace, wireguard-go in the
 other, a veth between), lets wireguard-go initiate the handshake, pings both ways over IPv4 and

@@ -64,6 +64,7 @@
 #include "allowedips.h"
 #include "counters.h"
 #include "device.h"
+#include "device_setup.h"
 #include "fuzz.h"
 #include "fuzz_common.h"
 #include "fuzz_wan.h"
@@ -72,13 +73,13 @@
 
 /*
  * ctrl/neigh.c, included rather than linked so that its neighbour table (static) can be emptied
- * per input. It needs three things of the control thread, defined below.
+ * per input. Of the control thread's core below it, it needs the context and core_tx, defined here.
  */
 #include "neigh.c"
 
 struct ctrl ctrl;
 
-void ctrl_tx(struct rte_mbuf *m)
+void core_tx(struct rte_mbuf *m)
 {
 	if (rte_ring_enqueue(mg_dev.ctrl_tx, m) != 0) {
 		mg_drop(MG_DROP_WAN_TX_FULL, 1);
@@ -86,12 +87,7 @@ void ctrl_tx(struct rte_mbuf *m)
 	}
 }
 
-static unsigned int neighbour_updates;
-
-void peers_neighbour_update(void)
-{
-	neighbour_updates++;
-}
+static uint64_t neighbour_updates_before; /* neigh_changes() when the input began */
 
 static struct fuzz_world world;
 static struct mg_peer wan_peer_store[WAN_PEERS];
@@ -561,13 +557,13 @@ static void reset(void)
 
 		p->last_tx_data_ns = p->last_rx_data_ns = p->last_rx_auth_ns = p->last_tx_any_ns = 0;
 		p->want_handshake = p->roam_pending = 0;
-		for (unsigned int w = 0; w < n_wan_workers; w++)
-			wan_workers[w].peer_rx_bytes[i] = 0;
+		mg_peer_bytes[0].rx[i] = 0; /* every backend's worker is worker 0 */
 	}
 	memset(table, 0, sizeof(table)); /* neigh.c's */
 	memset(&mg_stats[rte_lcore_id()], 0, sizeof(mg_stats[0]));
 	inner_taken = n_delivered = burst_n = 0;
-	neighbour_updates = n_events = n_replies = 0;
+	neighbour_updates_before = neigh_changes();
+	n_events = n_replies = 0;
 }
 
 /*
@@ -727,7 +723,7 @@ static void print_trace(uint16_t n, const struct mg_worker *w)
 		if (s->drops[r])
 			fprintf(stderr, ", %s %" PRIu64, mg_drop_names[r], s->drops[r]);
 	fprintf(stderr, "; events %u, neighbour replies %u, neighbours learnt %u\n", n_events,
-		n_replies, neighbour_updates);
+		n_replies, (unsigned int)(neigh_changes() - neighbour_updates_before));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1,18 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The shared device state (device.h) and its life cycle: the mbuf pool, the rings between the
- * workers and the control thread, RCU, and the protocol clock. Ports are port.c's; this part is
+ * The shared device state's life cycle (contract/device.h): the mbuf pool, sized for the MTUs, the
+ * rings between the workers and the control thread, RCU. Ports are daemon/port.c's; this part is
  * also what an in-memory benchmark needs to run the real workers without a TUN or a NIC.
  */
 #include <errno.h>
 #include <stdlib.h>
 
-#include <rte_cycles.h>
 #include <rte_log.h>
 #include <rte_malloc.h>
 #include <rte_ring_elem.h>
 
 #include "device.h"
+#include "device_setup.h"
 #include "frag.h"
 
 #define RING_SIZE 1024
@@ -20,35 +20,6 @@
 /* All staging rings together: what the pool holds beyond the ports and the rings, so peers whose
  * handshakes never complete cannot take the mbufs that WAN receive needs. */
 #define STAGED_MAX 8192
-
-struct mg_device mg_dev;
-
-static uint64_t tsc_hz, tsc_start;
-
-/*
- * MESHGATE_TEST_CLOCK_SPEEDUP=N (tests only) makes meshgate's protocol clock run N times fast, so
- * rekeying (REKEY_AFTER_TIME, 120 s) can be watched in seconds. It divides the TSC rate, so every
- * timer and key age speeds up together; wall-clock timestamps are untouched.
- */
-void mg_clock_init(void)
-{
-	const char *speedup = getenv("MESHGATE_TEST_CLOCK_SPEEDUP");
-	unsigned long n = speedup ? strtoul(speedup, NULL, 10) : 1;
-
-	tsc_hz = rte_get_tsc_hz() / (n ? n : 1);
-	tsc_start = rte_get_tsc_cycles();
-	if (n > 1)
-		RTE_LOG(WARNING, USER1, "MESHGATE_TEST_CLOCK_SPEEDUP=%lu: protocol clock runs %lu times fast\n", n, n);
-}
-
-uint64_t mg_now_ns(void)
-{
-	/* Offset so that the first reading is 1 s, never 0 (0 means "never" in several fields). */
-	uint64_t c = rte_get_tsc_cycles() - tsc_start + tsc_hz;
-
-	/* Split to avoid overflow of c * 1e9 after a few seconds of uptime. */
-	return c / tsc_hz * MG_NS_PER_S + c % tsc_hz * MG_NS_PER_S / tsc_hz;
-}
 
 static int create_rings(void)
 {

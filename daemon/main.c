@@ -3,7 +3,7 @@
  * meshgate: start-up and shutdown. Reads the JSON config, starts DPDK's EAL with the config's
  * settings (or the command line's, before "--"), brings up the WAN port and the inner TUN, launches
  * one worker per remaining lcore and runs the control thread on the main lcore until SIGINT/SIGTERM.
- * The packet paths are in decrypt.c and encrypt.c, the control thread in ctrl/.
+ * The packet paths are in dataplane/, the control thread in ctrl/, the OS's part in host/.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -20,7 +20,8 @@
 #include <sodium.h>
 
 #include "config.h"
-#include "ctrl.h"
+#include "core.h"
+#include "loop.h"
 #include "port.h"
 #include "selftest.h"
 #include "worker.h"
@@ -207,7 +208,7 @@ int main(int argc, char **argv)
 	mg_clock_init();
 	ret = port_setup(&cfg);
 	if (ret == 0)
-		ret = ctrl_init(&cfg);
+		ret = loop_init(&cfg);
 	if (ret == 0)
 		ret = port_launch_workers();
 	if (ret == 0) {
@@ -215,13 +216,13 @@ int main(int argc, char **argv)
 		       cfg.interface, cfg.wan.device, cfg.inner.name, mg_dev.n_workers, ctrl.n_peers,
 		       aead_burst_backend_name(mg_workers[0].aead.backend));
 		fflush(stdout);
-		ctrl_run();
+		loop_run();
 	} else {
 		fprintf(stderr, "meshgate: start-up failed: %s\n", strerror(-ret));
 		mg_dev.quit = true;
 	}
 	rte_eal_mp_wait_lcore();
-	ctrl_fini();
+	loop_fini();
 	leaked = port_teardown();
 	config_free(&cfg);
 	rte_eal_cleanup();

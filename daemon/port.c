@@ -6,18 +6,17 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 
-#include "ctrl.h"
+#include "device_setup.h"
+#include "ifstate.h"
+#include "neigh.h"
 #include "port.h"
 #include "tun.h"
 #include "tunport.h"
@@ -102,24 +101,6 @@ static int start_port(uint16_t port, const char *what, unsigned int nq)
 	return ret;
 }
 
-/* The interface MTU of a kernel-backed port (AF_XDP, AF_PACKET), 0 when it has none. */
-static unsigned int kernel_mtu(unsigned int ifindex)
-{
-	struct ifreq ifr;
-	int fd;
-	unsigned int mtu = 0;
-
-	memset(&ifr, 0, sizeof(ifr));
-	if (!ifindex || !if_indextoname(ifindex, ifr.ifr_name))
-		return 0;
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd >= 0 && ioctl(fd, SIOCGIFMTU, &ifr) == 0)
-		mtu = (unsigned int)ifr.ifr_mtu;
-	if (fd >= 0)
-		close(fd);
-	return mtu;
-}
-
 /*
  * The WAN MTU: wan.mtu when configured (and set on the port), else the kernel interface's behind a
  * kernel-backed port, else the port's own. Outer packets above it leave as IP fragments. Then the
@@ -141,7 +122,7 @@ static int wan_mtu(const struct mg_config *cfg, uint16_t port, uint16_t *mtu)
 			return ret;
 		}
 		*mtu = cfg->wan.mtu;
-	} else if (!(*mtu = (uint16_t)kernel_mtu(info.if_index)) && rte_eth_dev_get_mtu(port, mtu) != 0) {
+	} else if (!(*mtu = (uint16_t)ifstate_mtu(info.if_index)) && rte_eth_dev_get_mtu(port, mtu) != 0) {
 		*mtu = RTE_ETHER_MTU;
 	}
 	if (*mtu < RTE_ETHER_MIN_MTU) {
@@ -255,7 +236,8 @@ int port_launch_workers(void)
 		ret = worker_init(w, i++, AEAD_BACKEND_AUTO);
 		if (ret)
 			return ret;
-		w->lcore = lcore; /* the worker sets it too; the counters file reads it before */
+		w->lcore = mg_dev.worker_lcore[w->id] = lcore; /* the worker sets them too; the counters
+								  * file may read them before */
 		ret = rte_eal_remote_launch(worker_main, w, lcore);
 		if (ret)
 			return ret;

@@ -6,7 +6,7 @@
  *  - The control thread creates, changes and frees peers, keypairs, endpoints and allowed-IPs. It
  *    publishes a pointer with a release store only after the object is complete, and frees an
  *    unpublished object only after an RCU grace period (rte_rcu_qsbr; workers report a quiescent
- *    state once per loop iteration), via mg_defer_free().
+ *    state once per loop iteration), via core_defer_free() (ctrl/core.h).
  *  - Workers read published pointers with acquire loads and never write them. What workers learn
  *    (times of last traffic, a keypair confirmed, an endpoint moved, a handshake needed) they either
  *    store in fields marked "worker-written" (relaxed atomics, read by the control thread) or send as
@@ -32,6 +32,7 @@
 #include "allowedips.h"
 #include "cookie.h"
 #include "devconf.h"
+#include "events.h"
 #include "handshake.h"
 #include "messages.h"
 #include "ratelimit.h"
@@ -120,33 +121,6 @@ struct mg_peer {
 	bool removed;
 };
 
-/* What workers tell the control thread. */
-enum mg_event_type {
-	MG_EV_HANDSHAKE_NEEDED,  /* data waits (staged) or the key wants refreshing */
-	MG_EV_KEYPAIR_CONFIRMED, /* first packet received on peer->next */
-	MG_EV_ROAMED,            /* authenticated packet from another address */
-};
-
-/*
- * Carried by value in the event ring (no allocation on the packet path). The control thread reads
- * an event after the worker's reference to the peer may have ended, so it checks peer/gen against
- * the peer table before touching the peer, and a keypair by pointer and serial together (the
- * memory of a freed keypair can hold a new one).
- */
-struct mg_event {
-	struct mg_peer *peer;
-	uint64_t peer_gen;
-	struct mg_keypair *keypair;
-	uint64_t keypair_serial;
-	uint32_t peer_id;
-	uint8_t type;
-	struct devconf_endpoint from;      /* MG_EV_ROAMED: the peer's address and port */
-	uint8_t local[16];                 /* and ours it was sent to */
-	struct rte_ether_addr from_mac;
-} __rte_aligned(8);
-
-_Static_assert(sizeof(struct mg_event) % 4 == 0, "ring element size must be a multiple of 4");
-
 struct mg_index_slot {
 	struct mg_keypair *keypair;        /* published for workers */
 	struct mg_peer *handshake_peer;    /* control only: an initiation/response in flight */
@@ -162,18 +136,7 @@ struct mg_wan_addr {
 
 #define MG_MAX_WAN_ADDRS 8
 
-/*
- * The inner side's burst I/O, chosen once at start: host mode's TUN (tunport.c) or an ethdev port
- * (worker.c; the in-memory benchmark's ring). ethdev burst semantics: rx fills up to n; tx takes
- * and frees what the device accepted and returns how many, setting *down when it refused for
- * another reason than a full queue.
- */
-struct mg_inner_ops {
-	uint16_t (*rx)(uint16_t queue, struct rte_mbuf **pkts, uint16_t n);
-	uint16_t (*tx)(uint16_t queue, struct rte_mbuf **pkts, uint16_t n, bool *down);
-};
-
-extern const struct mg_inner_ops mg_inner_tun, mg_inner_ethdev;
+struct mg_inner_ops; /* dataplane/inner.h: the inner side's burst I/O */
 
 struct mg_device {
 	/* Immutable after start. */
@@ -207,24 +170,26 @@ struct mg_device {
 	struct mg_peer *peers[MG_MAX_PEERS];
 	struct mg_index_slot index[MG_INDEX_SLOTS];
 
+	unsigned int worker_lcore[MG_MAX_WORKERS]; /* worker id -> its lcore (per-lcore counters) */
+
 	volatile bool quit;
 	bool wan_down;                     /* written by the control thread (health.c), read per burst */
 };
 
 extern struct mg_device mg_dev;
 
+/* Bytes of data per peer id, per worker: written by that worker only, summed by the control thread
+ * against the baseline it took when the peer was created (never reset). */
+struct mg_peer_bytes {
+	uint64_t rx[MG_MAX_PEERS];
+	uint64_t tx[MG_MAX_PEERS];
+} __rte_cache_aligned;
+
+extern struct mg_peer_bytes mg_peer_bytes[MG_MAX_WORKERS];
+
 /* Monotonic nanoseconds from the TSC: cheap enough to read once per burst on every thread. */
 uint64_t mg_now_ns(void);
 void mg_clock_init(void);
-
-/* device.c: the pool (port_mbufs for the ports' descriptors, plus what the rings and the
- * reassembly tables can hold, each mbuf with room for the largest frame the MTUs allow), the rings,
- * RCU for n_workers. 0 or -errno; device_destroy() undoes what was done, either way, and returns
- * how many mbufs were still out of the pool once the rings were drained (a leak). */
-int device_create(unsigned int n_workers, unsigned int port_mbufs, uint16_t inner_mtu, uint16_t wan_mtu);
-/* The pool's data room (headroom included) for these MTUs. */
-uint16_t device_data_room(uint16_t inner_mtu, uint16_t wan_mtu);
-unsigned int device_destroy(void);
 
 static inline struct mg_keypair *mg_load(struct mg_keypair *const *p)
 {

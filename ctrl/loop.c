@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The control thread's loop. Each turn: ARP and ND frames, then handshake frames from the workers; worker
- * events; the timers of every peer; objects whose RCU grace period has ended; and the UAPI socket,
+ * The control thread's loop, the top of ctrl/ (core.h lists the layers). Each turn: ARP and ND
+ * frames, then handshake frames from the workers; worker events; endpoints through a neighbour that
+ * moved; the timers of every peer; objects whose RCU grace period has ended; and the UAPI socket,
  * whose poll() is also where the loop sleeps when there is nothing else to do.
  */
 #include <errno.h>
@@ -15,105 +16,29 @@
 
 #include <sodium.h>
 
+#include "apply.h"
+#include "core.h"
 #include "counters.h"
-#include "ctrl.h"
+#include "health.h"
+#include "hs.h"
 #include "keyenc.h"
+#include "loop.h"
+#include "neigh.h"
+#include "peers.h"
 #include "stats.h"
-#include "worker.h"
+#include "uapi_server.h"
 
 #define NS_PER_MS 1000000ULL
 #define TIMER_TICK_NS (10 * NS_PER_MS)
 #define CTRL_BATCH 64        /* frames per turn, so the UAPI socket stays responsive under a flood */
 #define RATELIMIT_GC_NS (1000 * NS_PER_MS)
 
-struct ctrl ctrl;
-
-struct deferred {
-	void *ptr;
-	void (*fn)(void *);
-	uint64_t token;
-};
-
-static struct deferred *deferred;
-static size_t n_deferred, cap_deferred;
-
-void ctrl_defer_free(void *ptr, void (*fn)(void *))
-{
-	if (n_deferred == cap_deferred) {
-		size_t cap = cap_deferred ? cap_deferred * 2 : 64;
-		struct deferred *d = realloc(deferred, cap * sizeof(*d));
-
-		if (!d) {
-			/* Cannot defer: wait out a grace period here instead (rare, and only slow). */
-			rte_rcu_qsbr_synchronize(mg_dev.rcu, RTE_QSBR_THRID_INVALID);
-			fn(ptr);
-			return;
-		}
-		deferred = d;
-		cap_deferred = cap;
-	}
-	deferred[n_deferred++] = (struct deferred){ ptr, fn, rte_rcu_qsbr_start(mg_dev.rcu) };
-}
-
-static void reclaim(bool all)
-{
-	size_t kept = 0;
-
-	if (all && n_deferred)
-		rte_rcu_qsbr_synchronize(mg_dev.rcu, RTE_QSBR_THRID_INVALID);
-	for (size_t i = 0; i < n_deferred; i++) {
-		if (all || rte_rcu_qsbr_check(mg_dev.rcu, deferred[i].token, false) == 1)
-			deferred[i].fn(deferred[i].ptr);
-		else
-			deferred[kept++] = deferred[i];
-	}
-	n_deferred = kept;
-}
-
-void ctrl_reclaim_all(void)
-{
-	reclaim(true);
-}
-
-static void reclaim_node(void *ctx, void *node)
-{
-	(void)ctx;
-	ctrl_defer_free(node, free);
-}
-
-void ctrl_tx(struct rte_mbuf *m)
-{
-	if (rte_ring_enqueue(mg_dev.ctrl_tx, m) != 0) {
-		mg_drop(MG_DROP_WAN_TX_FULL, 1);
-		rte_pktmbuf_free(m);
-	}
-}
-
-int ctrl_state_init(void)
-{
-	static struct allowedips table;
-	static const struct allowedips_ops ops = { .reclaim = reclaim_node };
-	uint8_t secret[RATELIMIT_SECRET_LEN];
-	int ret;
-
-	ctrl.now_ns = mg_now_ns();
-	randombytes_buf(secret, sizeof(secret));
-	ret = ratelimit_init(&ctrl.ratelimit, secret);
-	sodium_memzero(secret, sizeof(secret));
-	if (ret)
-		return ret;
-	allowedips_init(&table, &ops);
-	mg_dev.allowedips = &table;
-	cookie_checker_init(&ctrl.checker, ctrl.id.static_public);
-	return 0;
-}
-
-int ctrl_init(const struct mg_config *cfg)
+int loop_init(const struct mg_config *cfg)
 {
 	int ret;
 
 	ctrl.cfg = cfg;
-	ret = ctrl_state_init();
+	ret = core_init();
 	if (!ret)
 		ret = apply_devconf(&cfg->wg);
 	if (ret)
@@ -131,7 +56,7 @@ static struct mg_peer *event_peer(const struct mg_event *ev)
 	return p == ev->peer && p->gen == ev->peer_gen ? p : NULL;
 }
 
-void ctrl_handle_event(const struct mg_event *ev)
+void loop_handle_event(const struct mg_event *ev)
 {
 	struct mg_peer *peer = event_peer(ev);
 
@@ -162,7 +87,7 @@ static unsigned int drain_events(void)
 
 	while (n < CTRL_BATCH && rte_ring_dequeue_elem(mg_dev.events, &ev, sizeof(ev)) == 0) {
 		n++;
-		ctrl_handle_event(&ev);
+		loop_handle_event(&ev);
 	}
 	return n;
 }
@@ -266,13 +191,18 @@ static void tick_peer(struct mg_peer *p)
 		hs_send_keepalive(p);
 }
 
-unsigned int ctrl_turn(uint64_t now)
+unsigned int loop_turn(uint64_t now)
 {
-	static uint64_t next_tick, next_gc;
+	static uint64_t next_tick, next_gc, neigh_seen;
 	unsigned int work;
 
 	ctrl.now_ns = now;
 	work = drain_neigh() + drain_frames() + drain_events();
+	if (neigh_changes() != neigh_seen) {
+		/* An answer, a gratuitous ARP, a peer's new MAC: rebuild what goes through it now. */
+		neigh_seen = neigh_changes();
+		peers_neighbour_update();
+	}
 	if (ctrl.now_ns >= next_tick) {
 		next_tick = ctrl.now_ns + TIMER_TICK_NS;
 		for (unsigned int i = 0; i < MG_MAX_PEERS; i++)
@@ -287,21 +217,21 @@ unsigned int ctrl_turn(uint64_t now)
 		health_check();
 		stats_write();
 	}
-	reclaim(false);
+	core_reclaim();
 	return work;
 }
 
-void ctrl_run(void)
+void loop_run(void)
 {
 	while (!mg_dev.quit) {
-		unsigned int work = ctrl_turn(mg_now_ns());
+		unsigned int work = loop_turn(mg_now_ns());
 
 		/* Sleep in poll() only when idle; 1 ms bounds the handshake latency this adds. */
 		uapi_server_poll(work ? 0 : 1);
 	}
 }
 
-void ctrl_fini(void)
+void loop_fini(void)
 {
 	uapi_server_close();
 	health_fini();
@@ -309,11 +239,5 @@ void ctrl_fini(void)
 	for (unsigned int i = 0; i < MG_MAX_PEERS; i++)
 		if (mg_dev.peers[i])
 			peers_remove(mg_dev.peers[i]);
-	if (mg_dev.allowedips)
-		allowedips_fini(mg_dev.allowedips);
-	reclaim(true);
-	free(deferred);
-	ratelimit_fini(&ctrl.ratelimit);
-	cookie_checker_wipe(&ctrl.checker);
-	sodium_memzero(&ctrl.id, sizeof(ctrl.id));
+	core_fini();
 }
