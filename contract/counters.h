@@ -53,8 +53,7 @@
 	X(HS_REPLAY, "hs_replay")                   /* initiation timestamp not newer */        \
 	X(HS_FLOOD, "hs_flood")                     /* over 50 initiations/s from one peer */   \
 	X(HS_AUTH_FAILED, "hs_auth_failed")         /* handshake did not decrypt */             \
-	X(HS_UNEXPECTED, "hs_unexpected")           /* response/cookie for no pending handshake */ \
-	X(NEIGH_UNRESOLVED, "neigh_unresolved")     /* next hop MAC unknown, message dropped */
+	X(HS_UNEXPECTED, "hs_unexpected")           /* response/cookie for no pending handshake */
 
 enum mg_drop {
 #define MG_DROP_ENUM(e, s) MG_DROP_##e,

@@ -14,6 +14,7 @@ struct mg_device mg_dev;
 struct mg_peer_bytes mg_peer_bytes[MG_MAX_WORKERS];
 
 static uint64_t tsc_hz, tsc_start;
+static uint64_t skipped_ns; /* mg_clock_skip: tests only */
 
 /*
  * MESHGATE_TEST_CLOCK_SPEEDUP=N (tests only) makes meshgate's protocol clock run N times fast, so
@@ -37,5 +38,11 @@ uint64_t mg_now_ns(void)
 	uint64_t c = rte_get_tsc_cycles() - tsc_start + tsc_hz;
 
 	/* Split to avoid overflow of c * 1e9 after a few seconds of uptime. */
-	return c / tsc_hz * MG_NS_PER_S + c % tsc_hz * MG_NS_PER_S / tsc_hz;
+	return c / tsc_hz * MG_NS_PER_S + c % tsc_hz * MG_NS_PER_S / tsc_hz +
+	       __atomic_load_n(&skipped_ns, __ATOMIC_RELAXED);
+}
+
+void mg_clock_skip(uint64_t ns)
+{
+	__atomic_fetch_add(&skipped_ns, ns, __ATOMIC_RELAXED);
 }

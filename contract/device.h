@@ -190,6 +190,9 @@ extern struct mg_peer_bytes mg_peer_bytes[MG_MAX_WORKERS];
 /* Monotonic nanoseconds from the TSC: cheap enough to read once per burst on every thread. */
 uint64_t mg_now_ns(void);
 void mg_clock_init(void);
+/* Tests only: the protocol clock jumps ns ahead, for every thread at once (a rekey after
+ * REKEY_AFTER_TIME without waiting two minutes). */
+void mg_clock_skip(uint64_t ns);
 
 static inline struct mg_keypair *mg_load(struct mg_keypair *const *p)
 {

@@ -238,8 +238,10 @@ static void publish_endpoint(struct mg_peer *peer, const struct devconf_endpoint
 	publish(&peer->endpoint, e);
 	if (old)
 		core_defer_free(old, rte_free);
-	if (e->resolved)
+	if (e->resolved) {
 		send_pending(peer);
+		peers_flush(peer); /* packets that waited for the next hop */
+	}
 }
 
 /* The MAC of the next hop to ep by our routes, as the neighbour table has it (probing when due);

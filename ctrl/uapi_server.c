@@ -51,6 +51,7 @@
 
 #include "apply.h"
 #include "core.h"
+#include "ifstate.h"
 #include "uapi.h"
 #include "uapi_server.h"
 
@@ -85,6 +86,7 @@ struct client {
 };
 
 static int listen_fd = -1;
+static bool started;          /* clients[] set up (start()) */
 static char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static struct client clients[MAX_CLIENTS];
 static size_t held;           /* bytes of every client's buf (cap) and out (out_len) */
@@ -131,6 +133,20 @@ static bool log_ok(void)
 	return false;
 }
 
+/* No clients, nothing held: once, before the first socket or client. */
+static void start(void)
+{
+	if (started)
+		return;
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		clients[i].fd = -1;
+	held = 0;
+	now_ns = 1; /* busy_ns 0 means idle */
+	mono_last = 0;
+	log_window_ns = log_lines = log_dropped = 0;
+	started = true;
+}
+
 int uapi_server_open(const char *ifname)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
@@ -163,15 +179,11 @@ int uapi_server_open(const char *ifname)
 			unlink(sock_path);
 		return err;
 	}
+	start();
 	listen_fd = fd;
-	for (int i = 0; i < MAX_CLIENTS; i++)
-		clients[i].fd = -1;
-	held = 0;
-	now_ns = 1; /* busy_ns 0 means idle */
-	mono_last = 0;
-	log_window_ns = log_lines = log_dropped = 0;
 	return 0;
 }
+
 
 /* The input buffer may hold keys: wipe it all. */
 static void free_buf(struct client *c)
@@ -322,7 +334,7 @@ static void do_set(struct client *c, const char *body, size_t len)
 		answer(c, NULL, 0, false, -ENOSPC);
 		return;
 	}
-	err = uapi_parse_set(body, len, &conf, why, sizeof(why));
+	err = uapi_parse_set(body, len, ifstate_index, &conf, why, sizeof(why));
 	if (err) {
 		if (log_ok())
 			RTE_LOG(NOTICE, USER1, "uapi: set refused: %s\n", why);
@@ -515,12 +527,28 @@ static void accept_clients(void)
 	}
 }
 
+int uapi_server_attach(int fd)
+{
+	struct client *c;
+
+	start();
+	c = slot_for_newcomer();
+	if (!c)
+		return -EBUSY;
+	if (c->fd >= 0)
+		evict(c, "connection limit reached");
+	c->fd = fd;
+	c->active_ns = now_ns;
+	c->busy_ns = 0;
+	return 0;
+}
+
 void uapi_server_poll(int timeout_ms)
 {
 	struct pollfd pfd[MAX_CLIENTS + 1];
 	int map[MAX_CLIENTS + 1], n = 0;
 
-	if (listen_fd < 0)
+	if (!started)
 		return;
 	tick();
 	for (int i = 0; i < MAX_CLIENTS; i++) {
@@ -534,7 +562,7 @@ void uapi_server_poll(int timeout_ms)
 	}
 	/* Last, so that accepting (which may close a client to make room) comes after the clients'
 	 * events of this round have been handled; not at all while nobody could be accepted. */
-	if (slot_for_newcomer()) {
+	if (listen_fd >= 0 && slot_for_newcomer()) {
 		pfd[n] = (struct pollfd){ .fd = listen_fd, .events = POLLIN };
 		map[n++] = -1;
 	}
@@ -576,9 +604,10 @@ void uapi_server_poll(int timeout_ms)
 
 void uapi_server_close(void)
 {
-	for (int i = 0; i < MAX_CLIENTS; i++)
+	for (int i = 0; started && i < MAX_CLIENTS; i++)
 		if (clients[i].fd >= 0)
 			client_close(&clients[i]);
+	started = false;
 	if (listen_fd >= 0) {
 		close(listen_fd);
 		unlink(sock_path);

@@ -21,6 +21,7 @@
 
 #include "config.h"
 #include "core.h"
+#include "keyfile.h"
 #include "loop.h"
 #include "port.h"
 #include "selftest.h"
@@ -144,7 +145,7 @@ static int load_config(const char *path, struct mg_config *cfg)
 		fprintf(stderr, "meshgate: %s: %s\n", path, err);
 		return -1;
 	}
-	ret = config_read_private_key(cfg->private_key_file, cfg->wg.private_key, err, sizeof(err));
+	ret = keyfile_read(cfg->private_key_file, cfg->wg.private_key, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "meshgate: %s: private_key_file: %s\n", path, err);
 		config_free(cfg);

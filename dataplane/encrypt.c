@@ -5,9 +5,10 @@
  *  2. Per packet: IP version and length; destination -> peer by longest-prefix match on allowed-IPs.
  *  3. Group the burst by peer, keeping each peer's packets in order.
  *  4. Per peer: the current keypair must be usable (exists, valid for sending, younger than
- *     REJECT_AFTER_TIME, nonces left); if not, the packets wait in the peer's bounded staging ring
- *     and the control thread is asked for a handshake (drop with a counter when the ring, or all
- *     rings together, are full; never block). Nonces for the whole group come from one atomic
+ *     REJECT_AFTER_TIME, nonces left) and the next hop resolved; if not, the packets wait in the
+ *     peer's bounded staging ring and the control thread is asked for a handshake (or, for the
+ *     next hop, flushes them when it resolves); drop with a counter when the ring, or all rings
+ *     together, are full; never block. Nonces for the whole group come from one atomic
  *     add. A keypair due for rekeying asks for a handshake too.
  *  5. Pad to 16 bytes, prepend the data header, one burst AEAD seal over all groups, in place; the
  *     tag goes in the tailroom.
@@ -39,7 +40,7 @@ static void want_handshake(struct mg_peer *peer)
  * and all peers' rings together hold at most mg_dev.staged_max: peers that never answer must not
  * take the mbufs WAN receive needs. One atomic per staged group; staging is the slow path.
  */
-static void stage(struct mg_peer *peer, struct rte_mbuf **pkts, unsigned int n)
+static void stage(struct mg_peer *peer, struct rte_mbuf **pkts, unsigned int n, bool handshake)
 {
 	uint32_t before = __atomic_fetch_add(&mg_dev.staged, n, __ATOMIC_RELAXED);
 	unsigned int room = before >= mg_dev.staged_max ? 0 : RTE_MIN(n, mg_dev.staged_max - before);
@@ -50,7 +51,8 @@ static void stage(struct mg_peer *peer, struct rte_mbuf **pkts, unsigned int n)
 		mg_drop(queued < room ? MG_DROP_STAGED_FULL : MG_DROP_STAGED_LIMIT, n - queued);
 		rte_pktmbuf_free_bulk(pkts + queued, n - queued);
 	}
-	want_handshake(peer);
+	if (handshake)
+		want_handshake(peer);
 }
 
 /* Step 4: a keypair with room for n nonces, the first of which goes to *first; or NULL. */
@@ -159,17 +161,20 @@ static void encrypt_groups(struct mg_worker *w, struct rte_mbuf **pkts, struct m
 		uint64_t counter;
 
 		at += g ? gsize[g - 1] : 0;
-		/* Packets that waited for this keypair go first. */
-		if (!staged && unlikely(!rte_ring_empty(peer->staged)) && mg_load(&peer->current))
-			encrypt_flush_staged(w, peer);
-		if (!ep || !ep->resolved) {
-			mg_drop(ep ? MG_DROP_NEIGH_UNRESOLVED : MG_DROP_NO_ENDPOINT, gsize[g]);
+		if (!ep) {
+			mg_drop(MG_DROP_NO_ENDPOINT, gsize[g]);
 			rte_pktmbuf_free_bulk(pkts + at, gsize[g]);
 			continue;
 		}
-		kp = reserve(w, peer, gsize[g], &counter);
+		/* Packets that waited for a keypair or the next hop go first. */
+		if (!staged && unlikely(!rte_ring_empty(peer->staged)) && ep->resolved && mg_load(&peer->current))
+			encrypt_flush_staged(w, peer);
+		kp = ep->resolved ? reserve(w, peer, gsize[g], &counter) : NULL;
 		if (!kp) {
-			stage(peer, pkts + at, gsize[g]);
+			/* Without a usable keypair a handshake is asked for. Without the next hop's MAC (being
+			 * resolved; Linux's neighbour queue holds packets likewise) they wait: the control
+			 * thread flushes them when the endpoint resolves. */
+			stage(peer, pkts + at, gsize[g], ep->resolved || !mg_load(&peer->current));
 			continue;
 		}
 		for (unsigned int i = 0; i < gsize[g]; i++) {

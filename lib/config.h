@@ -3,7 +3,8 @@
  * The JSON configuration file: text in, struct mg_config out. Parsing is pure (no I/O, no name
  * resolution) and strict: unknown fields, wrong types, out-of-range values and duplicate peers are
  * refused with a message naming the field path and why, so a typo never silently means "default".
- * The private key lives in its own file (wg genkey output), read by config_read_private_key().
+ * This file is meshgate's schema; the walk is jsonwalk.c's, addresses are addr.c's ADDR_CONFIG
+ * dialect. The private key lives in its own file (wg genkey output), read by host/keyfile.c.
  */
 #ifndef MG_CONFIG_H
 #define MG_CONFIG_H
@@ -23,7 +24,7 @@
 #define CONFIG_MTU_DEFAULT 1420
 #define CONFIG_WAN_MTU_MAX 9216
 
-/* An interface address: "192.168.77.1/24", "fd77::1/64". */
+/* An interface address: "192.168.77.1/24", "fd77::1/64" (or bare, as /32 or /128). */
 struct config_cidr {
 	int family;         /* AF_INET or AF_INET6 */
 	uint8_t addr[16];   /* network order; IPv4 in the first 4 bytes; host bits as given */
@@ -67,8 +68,8 @@ struct mg_config {
 	unsigned int workers;                  /* 0: derived from the lcores */
 	enum config_log_level log_level;
 	/* The device as a full replacement: replace_peers, listen port, and peers with
-	 * replace_allowed_ips. The private key is not filled here: the caller adds it after
-	 * config_read_private_key(). */
+	 * replace_allowed_ips. The private key is not filled here: the caller reads it from
+	 * private_key_file (host/keyfile.c) and adds it. */
 	struct devconf wg;
 };
 
@@ -80,22 +81,5 @@ struct mg_config {
 int config_parse(const char *json, size_t len, struct mg_config *out, char *err, size_t errlen);
 /* Frees everything and wipes keys; the struct is left zeroed. */
 void config_free(struct mg_config *c);
-
-/*
- * Reads a wg genkey file: 44 base64 characters, then optional whitespace (as wg(8) accepts). The
- * file must be a regular file that group and others cannot access (as ssh requires). 0, -errno
- * when it cannot be opened or read, -EPERM for a loose mode, -EINVAL for anything else (not a
- * regular file, bad content, all-zero key). err names the path and why; key is zeroed on error.
- */
-int config_read_private_key(const char *path, uint8_t key[32], char *err, size_t errlen);
-
-/*
- * "addr/prefix", or a bare address meaning a host prefix (/32, /128) as wg(8) accepts. 0 or
- * -EINVAL. addr is zero-padded to 16 bytes.
- */
-int config_parse_cidr(const char *text, int *family, uint8_t addr[16], uint8_t *cidr);
-/* "a.b.c.d:port", "[ipv6]:port" or "[ipv6%N]:port" (numeric scope); port 1..65535; no host names.
- * 0 or -EINVAL. */
-int config_parse_endpoint(const char *text, struct devconf_endpoint *ep);
 
 #endif

@@ -61,3 +61,21 @@ int keyenc_from_hex(uint8_t key[32], const char *text, size_t len)
 	sodium_memzero(tmp, sizeof(tmp));
 	return 0;
 }
+
+int keyenc_from_keyfile(uint8_t key[32], const char *text, size_t len, const char **why)
+{
+	*why = NULL;
+	if (len > KEYENC_KEYFILE_MAX)
+		*why = "too large for a key file";
+	else if (len < KEYENC_B64_LEN || keyenc_from_base64(key, text, KEYENC_B64_LEN) != 0)
+		*why = "not a wg genkey file (44 base64 characters and a newline)";
+	for (size_t i = KEYENC_B64_LEN; !*why && i < len; i++)
+		if (!memchr(" \t\r\n", text[i], 4))
+			*why = "trailing content after the key";
+	if (!*why && sodium_is_zero(key, 32))
+		*why = "all-zero key";
+	if (!*why)
+		return 0;
+	sodium_memzero(key, 32);
+	return -EINVAL;
+}

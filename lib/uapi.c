@@ -7,7 +7,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <net/if.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -18,6 +17,7 @@
 
 #include <sodium.h>
 
+#include "addr.h"
 #include "devconf.h"
 #include "keyenc.h"
 #include "uapi.h"
@@ -57,6 +57,7 @@ ssize_t uapi_find_body_end(const char *buf, size_t len, size_t from, size_t *nex
 
 struct parser {
 	struct devconf *out;
+	addr_scope_resolver *resolve; /* "%eth0" scopes: the caller's lookup, NULL refuses them */
 	char *err;
 	size_t errlen;
 	unsigned long line;
@@ -118,70 +119,6 @@ static bool parse_uint(const char *s, size_t n, uint64_t max, uint64_t *out)
 static bool is_true(const char *v, size_t n)
 {
 	return n == 4 && memcmp(v, "true", 4) == 0;
-}
-
-/* inet_pton on a counted string. An embedded NUL would let "1.2.3.4\0junk" pass: refuse it. */
-static bool pton(int family, const char *s, size_t n, uint8_t addr[16])
-{
-	char buf[INET6_ADDRSTRLEN];
-
-	if (n == 0 || n >= sizeof(buf) || memchr(s, '\0', n))
-		return false;
-	memcpy(buf, s, n);
-	buf[n] = '\0';
-	memset(addr, 0, 16);
-	return inet_pton(family, buf, addr) == 1;
-}
-
-/* "%2" or "%eth0": wg's getnameinfo prints interface names for link-local scopes. */
-static bool parse_scope(const char *s, size_t n, uint32_t *scope)
-{
-	char name[IF_NAMESIZE];
-	uint64_t v;
-
-	if (parse_uint(s, n, UINT32_MAX, &v)) {
-		*scope = (uint32_t)v;
-		return true;
-	}
-	if (n == 0 || n >= sizeof(name) || memchr(s, '\0', n))
-		return false;
-	memcpy(name, s, n);
-	name[n] = '\0';
-	*scope = if_nametoindex(name);
-	return *scope != 0;
-}
-
-/* Go's netip.ParseAddrPort: "a.b.c.d:port" or "[v6]:port", "[v6%zone]:port"; nothing else. */
-static const char *parse_endpoint(struct devconf_endpoint *ep, const char *v, size_t n)
-{
-	const char *colon = memrchr(v, ':', n);
-	const char *zone = NULL;
-	size_t hn, an;
-	uint64_t port;
-
-	if (!colon)
-		return "expected address:port";
-	hn = (size_t)(colon - v);
-	if (!parse_uint(colon + 1, n - hn - 1, UINT16_MAX, &port))
-		return "bad port";
-	memset(ep, 0, sizeof(*ep));
-	ep->port = (uint16_t)port;
-	if (hn < 2 || v[0] != '[' || v[hn - 1] != ']') {
-		ep->family = AF_INET;
-		return pton(AF_INET, v, hn, ep->addr) ? NULL :
-		       "expected a.b.c.d:port or [ipv6]:port (hostnames are resolved by wg)";
-	}
-	ep->family = AF_INET6;
-	an = hn - 2;
-	zone = memchr(v + 1, '%', an);
-	if (zone) {
-		size_t zn = an - (size_t)(zone - (v + 1)) - 1;
-
-		an -= zn + 1;
-		if (!parse_scope(zone + 1, zn, &ep->scope_id))
-			return "bad or unknown scope";
-	}
-	return pton(AF_INET6, v + 1, an, ep->addr) ? NULL : "bad IPv6 address";
 }
 
 static struct devconf_peer *cur_peer(struct parser *p)
@@ -271,9 +208,9 @@ static int h_preshared_key(struct parser *p, const char *v, size_t n)
 static int h_endpoint(struct parser *p, const char *v, size_t n)
 {
 	struct devconf_peer *peer = cur_peer(p);
-	const char *why = parse_endpoint(&peer->endpoint, v, n);
+	char why[ADDR_WHY_MAX];
 
-	if (why)
+	if (addr_parse_endpoint(ADDR_UAPI, v, n, p->resolve, &peer->endpoint, why, sizeof(why)))
 		return fail(p, UAPI_ERR_INVALID, why, v, n);
 	peer->has_endpoint = true;
 	return 0;
@@ -305,41 +242,22 @@ static int h_replace_allowed_ips(struct parser *p, const char *v, size_t n)
 	return 0;
 }
 
-/* Go's netip.ParsePrefix: no zone, bits in decimal without leading zeros, within the family. */
-static const char *parse_prefix(struct devconf_allowed_ip *a, const char *v, size_t n)
-{
-	const char *slash = memrchr(v, '/', n);
-	size_t an, bn;
-	uint64_t bits;
-
-	if (!slash)
-		return "expected address/cidr";
-	an = (size_t)(slash - v);
-	bn = n - an - 1;
-	a->family = memchr(v, ':', an) ? AF_INET6 : AF_INET;
-	if (!pton(a->family, v, an, a->addr))
-		return "bad address";
-	if (bn > 1 && slash[1] == '0')
-		return "leading zero in cidr";
-	if (!parse_uint(slash + 1, bn, a->family == AF_INET ? 32 : 128, &bits))
-		return "bad cidr";
-	a->cidr = (uint8_t)bits;
-	return NULL;
-}
-
 static int h_allowed_ip(struct parser *p, const char *v, size_t n)
 {
-	struct devconf_allowed_ip a = { 0 }, *slot;
-	const char *why;
+	bool remove = n > 0 && v[0] == '-';
+	struct devconf_allowed_ip *slot;
+	struct addr_prefix a;
+	char why[ADDR_WHY_MAX];
 
-	a.remove = n > 0 && v[0] == '-';
-	why = parse_prefix(&a, v + a.remove, n - a.remove);
-	if (why)
+	if (addr_parse_prefix(ADDR_UAPI, v + remove, n - remove, &a, why, sizeof(why)))
 		return fail(p, UAPI_ERR_INVALID, why, v, n);
 	slot = devconf_add_allowed_ip(cur_peer(p));
 	if (!slot)
 		return fail(p, -ENOMEM, "out of memory", NULL, 0);
-	*slot = a;
+	slot->family = a.family;
+	memcpy(slot->addr, a.addr, sizeof(slot->addr));
+	slot->cidr = a.len;
+	slot->remove = remove;
 	return 0;
 }
 
@@ -404,9 +322,10 @@ static int parse_line(struct parser *p, const char *line, size_t n)
 		    NULL, 0);
 }
 
-int uapi_parse_set(const char *text, size_t len, struct devconf *out, char *err, size_t errlen)
+int uapi_parse_set(const char *text, size_t len, addr_scope_resolver *resolve, struct devconf *out,
+		   char *err, size_t errlen)
 {
-	struct parser p = { .out = out, .err = err, .errlen = errlen };
+	struct parser p = { .out = out, .resolve = resolve, .err = err, .errlen = errlen };
 	size_t pos = 0;
 	int ret = 0;
 

@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "addr.h"
 #include "devconf.h"
 
 /*
@@ -92,7 +93,9 @@ ssize_t uapi_find_body_end(const char *buf, size_t len, size_t from, size_t *nex
  *   persistent_keepalive_interval=<0..65535>  replace_allowed_ips=true  protocol_version=1
  *   allowed_ip=[-]addr/cidr    '-' removes that prefix (newer wg); host bits kept as sent
  * Numbers are decimal digits only (leading zeros allowed, like Go's ParseUint); hex keys are
- * exactly 64 digits of either case; addresses are strictly numeric (wg resolves hostnames).
+ * exactly 64 digits of either case; addresses are strictly numeric (wg resolves hostnames):
+ * endpoints and prefixes are addr.h's ADDR_UAPI dialect, which lists where it differs from the
+ * config file's.
  * A cidr with a leading zero or sign ("/08", "/+8") is EINVAL as with Go >= 1.22's netip
  * (golang/go#63850); wireguard-go built with older Go accepted it. "allowed_ip=-..." is what
  * newer wireguard-tools send for a prefix removal; older wireguard-go (0.0.20220316) says EINVAL.
@@ -105,14 +108,15 @@ ssize_t uapi_find_body_end(const char *buf, size_t len, size_t from, size_t *nex
  *  - after remove=true the rest of the entry is validated but meaningless (wireguard-go parses
  *    into a dummy peer); update_only applies to the whole entry;
  *  - a peer whose key is the device's own public key is the applier's to skip (wireguard-go).
- * Resolving an interface-name scope is the one system lookup (if_nametoindex); numeric scopes
- * need none.
+ * An endpoint's scope given as an interface name ("%eth0", as wg prints link-local scopes) is
+ * resolved by resolve (the caller's system lookup: lib/ does none); NULL refuses such scopes.
  *
  * Returns 0, UAPI_ERR_INVALID, UAPI_ERR_PROTOCOL, UAPI_ERR_IO (line too long) or -ENOMEM. On
  * error *out is empty (zeroed, nothing to free) and err (if errlen > 0) names the line and key
  * and says why, never echoing key material; on success err is "".
  */
-int uapi_parse_set(const char *text, size_t len, struct devconf *out, char *err, size_t errlen);
+int uapi_parse_set(const char *text, size_t len, addr_scope_resolver *resolve, struct devconf *out,
+		   char *err, size_t errlen);
 
 /*
  * Formats a get answer from the device state, in wireguard-go's order and format:

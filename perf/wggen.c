@@ -8,8 +8,6 @@
  *   wggen sink       handshake, then open and count what the DUT encrypted toward us (encrypt path)
  *   wggen send-plain plaintext datagrams into the DUT's inner side (encrypt path)
  *   wggen keys       the public keys of --peers N generator peers derived from --key, one a line
- *   wggen flood      handshake and garbage floods at a listener, raw frames with spoofed sources
- *                    (wggen_flood.c; `wggen flood --help`)
  *
  * With --peers N the generator is N WireGuard peers at once (a socket, a session and an inner
  * address each; bursts go to them in turn), which the DUT must know: `wggen keys` tells it whom.
@@ -25,7 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 
@@ -45,55 +42,6 @@ struct opts {
 	bool no_handshake;
 	bool endpoint_per_peer;  /* peer p's far end is at --endpoint's port + p */
 };
-
-uint64_t wggen_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-uint16_t wggen_ip4_checksum(const uint8_t *h)
-{
-	uint32_t sum = 0;
-
-	for (int i = 0; i < 20; i += 2)
-		sum += (uint32_t)h[i] << 8 | h[i + 1];
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-void wggen_sleep_until(uint64_t t)
-{
-	uint64_t now = wggen_now_ns();
-
-	/* Sleep for long waits only: nanosleep overshoots by ~60 us, which would cap the rate. */
-	if (t > now + 200000) {
-		struct timespec ts = { 0, (long)(t - now - 100000) };
-
-		nanosleep(&ts, NULL);
-	}
-	while (wggen_now_ns() < t)
-		__builtin_ia32_pause();
-}
-
-int wggen_parse_addr(struct sockaddr_in *sa, const char *text)
-{
-	char host[64];
-	const char *colon = strrchr(text, ':');
-	size_t hl = colon ? (size_t)(colon - text) : strlen(text);
-
-	if (hl >= sizeof(host))
-		return -EINVAL;
-	memcpy(host, text, hl);
-	host[hl] = '\0';
-	memset(sa, 0, sizeof(*sa));
-	sa->sin_family = AF_INET;
-	sa->sin_port = htons(colon ? (uint16_t)atoi(colon + 1) : 0);
-	return inet_pton(AF_INET, host, &sa->sin_addr) == 1 ? 0 : -EINVAL;
-}
 
 /* Big socket buffers (forced: we run as root in the benchmark) so bursts are not dropped by us. */
 int wggen_udp_socket(const struct sockaddr_in *local, bool big_buffers)
@@ -141,7 +89,6 @@ static int read_key(uint8_t key[32], const char *arg)
 static void usage_to(FILE *out, int status)
 {
 	fputs("usage: wggen send|recv|sink|send-plain|keys [options]\n"
-	      "       wggen flood [options]  (handshake and garbage floods; wggen flood --help)\n"
 	      "  peer:  --key B64|@FILE --peer-pub B64 --local IP:PORT --endpoint IP:PORT\n"
 	      "         [--respond] [--hs-timeout S] [--no-handshake] [--peers N]\n"
 	      "         [--endpoint-per-peer] (peer p: key derived from --key, port --local's + p,\n"
@@ -512,8 +459,6 @@ int main(int argc, char **argv)
 
 	if (sodium_init() < 0)
 		return 1;
-	if (argc >= 2 && strcmp(argv[1], "flood") == 0)
-		return wggen_flood_main(argc - 1, argv + 1);
 	for (int i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "help") == 0)
 			usage_to(stdout, 0);

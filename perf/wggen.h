@@ -6,7 +6,8 @@
  *   wggen_hs.c   the handshake, initiator and responder, on meshgate's lib/
  *   wggen_tx.c   load: encrypted transport packets (decrypt path) or plaintext (encrypt path)
  *   wggen_rx.c   counting what a DUT delivered: a plain UDP receiver or a decrypting one
- *   wggen_flood.c `wggen flood`: handshake and garbage floods as raw frames with spoofed sources
+ *   wggen_common.c the clock, pacing, IPv4 header and address helpers it shares with the attack
+ *                tests' flooder (tests/tools/wgflood.c); see wggen_common.h
  *
  * Every generated inner packet is IPv4/UDP and carries a stamp (struct wggen_stamp) at the start of
  * its UDP payload. The counter counts only stamps of its run and of the measurement phase, so what
@@ -22,6 +23,7 @@
 
 #include "handshake.h"
 #include "replay.h"
+#include "wggen_common.h"
 
 #define WGGEN_MAGIC 0x4e474757u /* "WGGN" */
 #define WGGEN_BURST 32
@@ -92,12 +94,7 @@ struct wggen_rx_result {
 	uint64_t warmup_pkts, foreign, bad;
 };
 
-uint64_t wggen_now_ns(void);
-/* The checksum of a 20-byte IPv4 header (its checksum field zero), host order. */
-uint16_t wggen_ip4_checksum(const uint8_t *h);
-/* Pace to t (wggen_now_ns): sleep for long waits, then spin. */
-void wggen_sleep_until(uint64_t t);
-int wggen_parse_addr(struct sockaddr_in *sa, const char *text);
+/* wggen.c: a UDP socket bound to local (big buffers: forced, we run as root), or -errno. */
 int wggen_udp_socket(const struct sockaddr_in *local, bool big_buffers);
 
 /* wggen_hs.c: the session on success, else -errno (a message is printed). */
@@ -128,8 +125,5 @@ int wggen_count(struct wggen_link *links, unsigned int n_links, const struct wgg
 /* The sender's side of ctl_path: ask the counter for its result (waits for it to drain). */
 int wggen_ctl_query(const char *ctl_path, uint32_t run_id, uint64_t expect,
 		    struct wggen_rx_result *r, double timeout_s);
-
-/* wggen_flood.c: `wggen flood` (argv[0] is "flood"); its own options, see its --help. */
-int wggen_flood_main(int argc, char **argv);
 
 #endif

@@ -33,12 +33,6 @@ int wggen_inner_len(const struct wggen_load *l, uint64_t seq)
 	return l->size ? l->size : (int)wggen_imix_len(seq);
 }
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-}
-
 static void put_stamp(uint8_t *p, const struct wggen_load *l, uint64_t seq, enum wggen_phase phase)
 {
 	struct wggen_stamp st = { .magic = WGGEN_MAGIC, .run_id = l->run_id, .seq = seq,
@@ -54,21 +48,11 @@ void wggen_build_inner(uint8_t *pkt, int len, const struct wggen_load *l, uint64
 {
 	uint16_t sport = (uint16_t)(l->sport + seq % l->flows);
 
-	pkt[0] = 0x45;
-	pkt[1] = 0;
-	put16(pkt + 2, (uint16_t)len);
-	put16(pkt + 4, 0);
-	put16(pkt + 6, 0x4000); /* DF */
-	pkt[8] = 64;
-	pkt[9] = IPPROTO_UDP;
-	put16(pkt + 10, 0);
-	memcpy(pkt + 12, &src, 4);
-	memcpy(pkt + 16, &l->inner_dst, 4);
-	put16(pkt + 10, wggen_ip4_checksum(pkt));
-	put16(pkt + 20, sport);
-	put16(pkt + 22, l->dport);
-	put16(pkt + 24, (uint16_t)(len - 20));
-	put16(pkt + 26, 0);
+	wggen_put_ip4(pkt, (uint16_t)len, IPPROTO_UDP, src.s_addr, l->inner_dst.s_addr, 0x4000 /* DF */);
+	wggen_put16(pkt + 20, sport);
+	wggen_put16(pkt + 22, l->dport);
+	wggen_put16(pkt + 24, (uint16_t)(len - 20));
+	wggen_put16(pkt + 26, 0);
 	put_stamp(pkt + WGGEN_IPUDP_LEN, l, seq, phase);
 }
 

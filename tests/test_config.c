@@ -3,8 +3,9 @@
  * The JSON config: the issue's example parses to exactly the expected struct; a table of edits to
  * that example (by field path, so each row reads as the error it expects) is refused with a
  * message starting with that path, leaving the output zeroed; raw-text cases cover JSON syntax;
- * random mutations never crash (run under ASan / LeakSanitizer); the key file's mode and content
- * checks on real files; and the exported CIDR / endpoint helpers.
+ * random mutations never crash (run under ASan / LeakSanitizer); and the key file's mode and
+ * content checks on real files (host/keyfile.c, which the daemon calls for private_key_file, over
+ * lib/'s keyenc_from_keyfile). The address dialect itself is test_addr.c's.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,6 +24,7 @@
 #include "config.h"
 #include "harness.h"
 #include "keyenc.h"
+#include "keyfile.h"
 
 /* Real keys (the wg(8) man page's). */
 #define KEY1 "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg="
@@ -735,7 +737,7 @@ static void check_key(const char *path, int want, const char *msg, const char *w
 	int ret;
 
 	memset(key, 0xa5, sizeof(key));
-	ret = config_read_private_key(path, key, err, sizeof(err));
+	ret = keyfile_read(path, key, err, sizeof(err));
 	CHECK(ret == want, "%s: returned %d, wanted %d (%s)", what, ret, want, err);
 	if (want == 0) {
 		CHECK(key_is(key, PRIV), "%s: wrong key", what);
@@ -744,6 +746,26 @@ static void check_key(const char *path, int want, const char *msg, const char *w
 	CHECK(sodium_is_zero(key, 32), "%s: key not zeroed on error", what);
 	CHECK(strstr(err, path) && strstr(err, msg), "%s: message \"%s\" lacks path or \"%s\"",
 	      what, err, msg);
+}
+
+/* The same text given to lib/'s parser directly: the same verdict and words, no file. */
+static void check_key_text(const char *text, size_t len, int want, const char *msg,
+			   const char *what)
+{
+	const char *why = "unset";
+	uint8_t key[32];
+	int ret;
+
+	memset(key, 0xa5, sizeof(key));
+	ret = keyenc_from_keyfile(key, text, len, &why);
+	CHECK(ret == want, "%s (text): returned %d, wanted %d", what, ret, want);
+	if (want == 0) {
+		CHECK(key_is(key, PRIV) && why == NULL, "%s (text): wrong key", what);
+		return;
+	}
+	CHECK(sodium_is_zero(key, 32), "%s (text): key not zeroed on error", what);
+	CHECK(why && strstr(why, msg), "%s (text): \"%s\" lacks \"%s\"", what, why ? why : "",
+	      msg);
 }
 
 static void test_key_modes(void)
@@ -800,14 +822,24 @@ static void test_key_content(void)
 	};
 	char big[600];
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		check_key(write_key("content", cases[i].content, strlen(cases[i].content), 0600),
 			  cases[i].ret, cases[i].msg, cases[i].what);
+		check_key_text(cases[i].content, strlen(cases[i].content), cases[i].ret,
+			       cases[i].msg, cases[i].what);
+	}
 	memcpy(big, PRIV, 44);
 	memset(big + 44, '\n', sizeof(big) - 44);
 	check_key(write_key("big", big, sizeof(big), 0600), -EINVAL, "too large", "600 bytes");
+	check_key_text(big, sizeof(big), -EINVAL, "too large", "600 bytes");
+	check_key(write_key("big", big, KEYENC_KEYFILE_MAX, 0600), 0, "", "the largest key file");
+	check_key(write_key("big", big, KEYENC_KEYFILE_MAX + 1, 0600), -EINVAL, "too large",
+		  "one byte over");
+	check_key_text(big, KEYENC_KEYFILE_MAX, 0, "", "the largest key file");
+	check_key_text(big, KEYENC_KEYFILE_MAX + 1, -EINVAL, "too large", "one byte over");
 	check_key(write_key("nul", PRIV "\0", 45, 0600), -EINVAL, "trailing content",
 		  "NUL after key");
+	check_key_text(PRIV "\0", 45, -EINVAL, "trailing content", "NUL after key");
 }
 
 static void remove_tmpdir(void)
@@ -838,45 +870,6 @@ static void test_key_file(void)
 	umask(old);
 }
 
-/* --- the exported helpers --- */
-
-static void test_helpers(void)
-{
-	struct devconf_endpoint ep;
-	uint8_t addr[16], cidr;
-	int family;
-
-	CHECK(config_parse_cidr("10.1.2.3/8", &family, addr, &cidr) == 0 && family == AF_INET &&
-	      addr[0] == 10 && addr[3] == 3 && sodium_is_zero(addr + 4, 12) && cidr == 8,
-	      "IPv4 CIDR");
-	CHECK(config_parse_cidr("fd00::1", &family, addr, &cidr) == 0 && family == AF_INET6 &&
-	      addr[0] == 0xfd && addr[15] == 1 && cidr == 128, "bare IPv6 is /128");
-	CHECK(config_parse_cidr("::ffff:1.2.3.4/96", &family, addr, &cidr) == 0 &&
-	      family == AF_INET6 && cidr == 96, "v4-mapped IPv6");
-	CHECK(config_parse_cidr("1.2.3.4/33", &family, addr, &cidr) == -EINVAL && family == 0 &&
-	      cidr == 0 && sodium_is_zero(addr, 16), "refused CIDR leaves outputs zero");
-	CHECK(config_parse_cidr("", &family, addr, &cidr) == -EINVAL, "empty CIDR");
-	CHECK(config_parse_cidr("1.2.3.4/4294967296", &family, addr, &cidr) == -EINVAL,
-	      "huge prefix");
-	CHECK(config_parse_cidr("1.2.3.4/032", &family, addr, &cidr) == 0 && cidr == 32,
-	      "leading zero prefix (as wg accepts)");
-
-	CHECK(config_parse_endpoint("1.2.3.4:5", &ep) == 0 && ep.family == AF_INET &&
-	      ep.port == 5 && ep.addr[0] == 1 && ep.scope_id == 0, "IPv4 endpoint");
-	CHECK(config_parse_endpoint("[::1]:65535", &ep) == 0 && ep.family == AF_INET6 &&
-	      ep.port == 65535 && ep.addr[15] == 1, "IPv6 endpoint");
-	CHECK(config_parse_endpoint("[fe80::1%4294967295]:1", &ep) == 0 &&
-	      ep.scope_id == 4294967295u, "largest scope");
-	CHECK(config_parse_endpoint("[fe80::1%4294967296]:1", &ep) == -EINVAL && ep.family == 0,
-	      "scope overflow");
-	CHECK(config_parse_endpoint("[fe80::1%]:1", &ep) == -EINVAL, "empty scope");
-	CHECK(config_parse_endpoint("1.2.3.4:5:6", &ep) == -EINVAL, "two colons");
-	CHECK(config_parse_endpoint("[]:1", &ep) == -EINVAL, "empty brackets");
-	CHECK(config_parse_endpoint("", &ep) == -EINVAL, "empty endpoint");
-	CHECK(config_parse_endpoint("1.2.3.4:99999999999", &ep) == -EINVAL && ep.port == 0,
-	      "huge port");
-}
-
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -890,6 +883,5 @@ int main(void)
 	test_odd_inputs();
 	test_mutations();
 	test_key_file();
-	test_helpers();
 	return test_done("config");
 }

@@ -185,7 +185,7 @@ static void test_valid(void)
 		struct devconf c;
 		struct sbuf b;
 		char err[256];
-		int ret = uapi_parse_set(t->text, strlen(t->text), &c, err, sizeof(err));
+		int ret = uapi_parse_set(t->text, strlen(t->text), if_nametoindex, &c, err, sizeof(err));
 
 		CHECK(ret == 0, "valid case %zu: ret %d (%s)", i, ret, err);
 		CHECK(err[0] == '\0', "valid case %zu: err \"%s\"", i, err);
@@ -201,7 +201,7 @@ static void test_scope_name(void)
 	const char *text = "public_key=" KA "\nendpoint=[fe80::1%lo]:51820\n";
 	struct devconf c;
 	char err[256];
-	int ret = uapi_parse_set(text, strlen(text), &c, err, sizeof(err));
+	int ret = uapi_parse_set(text, strlen(text), if_nametoindex, &c, err, sizeof(err));
 
 	CHECK(ret == 0, "scope name: ret %d (%s)", ret, err);
 	if (ret == 0) {
@@ -307,7 +307,7 @@ static void check_invalid(const char *what, const char *text, size_t len, int wa
 	int ret;
 
 	memset(&c, 0xa5, sizeof(c)); /* garbage in: must come out zeroed */
-	ret = uapi_parse_set(text, len, &c, err, sizeof(err));
+	ret = uapi_parse_set(text, len, if_nametoindex, &c, err, sizeof(err));
 	CHECK(ret == want, "%s: ret %d, want %d (%s)", what, ret, want, err);
 	CHECK(devconf_is_empty(&c), "%s: output not empty", what);
 	snprintf(where, sizeof(where), "line %u:", line);
@@ -356,7 +356,7 @@ static void test_long_line(void)
 	check_invalid("long line", text, UAPI_MAX_LINE + 1, UAPI_ERR_IO, 1);
 	free(text);
 	text = long_line(UAPI_MAX_LINE);
-	ret = uapi_parse_set(text, UAPI_MAX_LINE, &c, err, sizeof(err));
+	ret = uapi_parse_set(text, UAPI_MAX_LINE, if_nametoindex, &c, err, sizeof(err));
 	CHECK(ret == 0 && c.listen_port == 1, "UAPI_MAX_LINE bytes accepted: %d (%s)", ret, err);
 	devconf_free(&c);
 	free(text);
@@ -675,7 +675,7 @@ static void test_round_trip(void)
 			devconf_free(&s);
 			continue;
 		}
-		ret = uapi_parse_set(text, strip_get_only(text, len), &p, err, sizeof(err));
+		ret = uapi_parse_set(text, strip_get_only(text, len), if_nametoindex, &p, err, sizeof(err));
 		CHECK(ret == 0 && same_as_state(&s, &p), "round trip %d: ret %d (%s)\n%s", i, ret,
 		      err, text);
 		uapi_free_text(text, len);
@@ -732,7 +732,7 @@ static void test_mutations(void)
 		memcpy(buf, mutation_base, len);
 		for (uint64_t k = rnd(&r, 4) + 1; k > 0; k--)
 			mutate(&r, buf, &len);
-		ret = uapi_parse_set(buf, len, &c, err, sizeof(err));
+		ret = uapi_parse_set(buf, len, if_nametoindex, &c, err, sizeof(err));
 		if (ret == 0) {
 			ok++;
 			devconf_free(&c);
@@ -795,7 +795,7 @@ static bool serve_set(int fd, const char *body, size_t len)
 {
 	struct devconf c;
 	char err[256];
-	int ret = uapi_parse_set(body, len, &c, err, sizeof(err));
+	int ret = uapi_parse_set(body, len, if_nametoindex, &c, err, sizeof(err));
 
 	pthread_mutex_lock(&srv.lock);
 	srv.n_sets++;

@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: MIT
 """Floods against meshgate while a legitimate tunnel carries steady traffic (issue 6), end to end.
 
-    ns A: meshgate (WAN: AF_XDP on the veth)      ns B: wireguard-go, its peer; and `wggen flood`
-                                                        writing whole frames onto the veth, from
-                                                        spoofed sources in 198.18.0.0/15
+    ns A: meshgate (WAN: AF_XDP on the veth)      ns B: wireguard-go, its peer; and wgflood
+                                                        (tests/tools/) writing whole frames onto
+                                                        the veth, from spoofed sources in
+                                                        198.18.0.0/15
 
 The flood's frames are written with an AF_PACKET socket bound to ns B's end of the veth pair, so
 they exist only on that link; meshgate's answers to the spoofed sources come back over it and ns B
@@ -71,7 +72,8 @@ import time
 import mgtest
 from mgtest import IN_A, IN_B, WAN_A, Topology, wait_for
 
-WGGEN = os.environ.get("WGGEN", os.path.join(mgtest.ROOT, "build", "perf", "wggen"))
+WGGEN = os.environ.get("WGGEN", os.path.join(mgtest.ROOT, "build", "perf", "wggen"))  # the stream
+FLOOD = os.environ.get("FLOOD", os.path.join(mgtest.ROOT, "build", "tests", "tools", "wgflood"))
 REMOTE_CPU = os.environ.get("ATTACK_REMOTE_CPU", "0")
 STRICT = os.environ.get("ATTACK_STRICT") == "1"
 STREAM_RATE = 4000           # packets/s
@@ -173,7 +175,7 @@ def stream(t, tag):
 
 # --- the flood --------------------------------------------------------------------------------
 class Flood:
-    """`wggen flood` in ns B on the veth, until stop() (SIGINT: it stops and reports)."""
+    """wgflood ($FLOOD) in ns B on the veth, until stop() (SIGINT: it stops and reports)."""
 
     def __init__(self, t, kinds, learn_mac=False, **opts):
         args = ["--iface", t.veth_b, "--dst", f"{WAN_A}:{t.port_a}", "--peer-pub", t.pub_a,
@@ -184,7 +186,7 @@ class Flood:
             args += ["--" + k.replace("_", "-"), str(v)]
         self.out = open(os.path.join(t.dir, "flood.out"), "w+")
         self.started = time.monotonic()
-        self.p = subprocess.Popen(["ip", "netns", "exec", t.ns_b, WGGEN, "flood", *args],
+        self.p = subprocess.Popen(["ip", "netns", "exec", t.ns_b, FLOOD, *args],
                                   stdout=self.out, stderr=subprocess.STDOUT)
         t.procs.append(self.p)
 
@@ -196,7 +198,7 @@ class Flood:
         self.out.seek(0)
         text = self.out.read()
         if self.p.returncode != 0:
-            raise RuntimeError(f"wggen flood: exit {self.p.returncode}: {text[-1000:]}")
+            raise RuntimeError(f"wgflood: exit {self.p.returncode}: {text[-1000:]}")
         return json.loads(text.strip().splitlines()[-1])
 
 
@@ -473,4 +475,4 @@ SCENARIOS = {f.__name__: f for f in (handshake_flood, garbage_flood)}
 
 if __name__ == "__main__":
     sys.exit(check.run(SCENARIOS, sys.argv[1:], "attack",
-                       mgtest.missing_tools() + ([] if os.path.exists(WGGEN) else [WGGEN])))
+                       mgtest.missing_tools() + [p for p in (WGGEN, FLOOD) if not os.path.exists(p)]))

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <net/if.h>
 #include <string.h>
 #include <sys/types.h>
 
@@ -76,7 +77,7 @@ static void round_trip(const char *text, size_t len)
 
 	FUZZ_CHECK(copy != NULL);
 	memcpy(copy, text, len + 1);
-	FUZZ_CHECK(uapi_parse_set(copy, strip_get_only(copy, len), &again, err, sizeof(err)) == 0);
+	FUZZ_CHECK(uapi_parse_set(copy, strip_get_only(copy, len), if_nametoindex, &again, err, sizeof(err)) == 0);
 	FUZZ_CHECK(uapi_format_get(&again, &text2, &len2) == 0);
 	FUZZ_CHECK(len2 == len && memcmp(text2, text, len) == 0);
 	uapi_free_text(text2, len2);
@@ -93,7 +94,7 @@ static void set(const char *text, size_t len)
 
 	FUZZ_CHECK(body != NULL);
 	memcpy(body, text, len);
-	ret = uapi_parse_set(body, len, &c, err, sizeof(err));
+	ret = uapi_parse_set(body, len, if_nametoindex, &c, err, sizeof(err));
 	free(body);
 	FUZZ_CHECK(memchr(err, '\0', sizeof(err)) != NULL);
 	for (const char *p = err; *p; p++)

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * wggen flood: handshake and garbage floods at a WireGuard listener, for the attack tests.
+ * wgflood: handshake and garbage floods at a WireGuard listener, the attacker of the attack tests
+ * (tests/e2e/test_attack.py, which finds it as $FLOOD). A test tool, not a benchmark: it used to be
+ * wggen's "flood" mode in perf/, and shares only perf/wggen_common.c's helpers (clock, pacing, the
+ * IPv4 header, address parsing) with wggen.
  *
  * Whole Ethernet frames are written to one interface through an AF_PACKET socket (the qdisc
  * bypassed, sendmmsg batches), so IPv4 sources can be spoofed at will and nothing can leave by any
@@ -33,6 +36,7 @@
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +57,7 @@
 #include "handshake.h"
 #include "keyenc.h"
 #include "tai64n.h"
-#include "wggen.h"
+#include "wggen_common.h"
 #include "x25519.h"
 
 #define FLOOD_BATCH 64
@@ -180,17 +184,6 @@ static const uint8_t *rnd_bytes(struct flood *fl)
 	return fl->rnd + rnd_below(fl, FLOOD_RND_SIZE);
 }
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
 static uint32_t source_addr(const struct flood *fl, uint32_t j)
 {
 	return htonl(ntohl(fl->o.src_base.s_addr) + j);
@@ -200,25 +193,8 @@ static uint8_t *put_eth(const struct flood *fl, uint8_t *f, uint16_t type)
 {
 	memcpy(f, fl->dst_mac, ETH_ALEN);
 	memcpy(f + ETH_ALEN, fl->src_mac, ETH_ALEN);
-	put16(f + 12, type);
+	wggen_put16(f + 12, type);
 	return f + ETH_HDR;
-}
-
-/* An IPv4 header (no options) at p; addresses in network order. */
-static void put_ip4(uint8_t *p, uint16_t total_len, uint8_t proto, uint32_t src, uint32_t dst,
-		    uint16_t frag)
-{
-	p[0] = 0x45;
-	p[1] = 0;
-	put16(p + 2, total_len);
-	put16(p + 4, 0);
-	put16(p + 6, frag);
-	p[8] = 64;
-	p[9] = proto;
-	put16(p + 10, 0);
-	memcpy(p + 12, &src, 4);
-	memcpy(p + 16, &dst, 4);
-	put16(p + 10, wggen_ip4_checksum(p));
 }
 
 /* Ethernet + IPv4 + UDP (checksum 0) from source j to the listener; the payload is left to the
@@ -228,36 +204,27 @@ static uint8_t *udp4_frame(const struct flood *fl, uint8_t *f, uint32_t src, uin
 {
 	uint8_t *ip = put_eth(fl, f, ETH_P_IP), *udp = ip + 20;
 
-	put_ip4(ip, (uint16_t)(28 + plen), IPPROTO_UDP, src, fl->o.dst.sin_addr.s_addr, 0);
-	put16(udp, sport);
-	put16(udp + 2, dport);
-	put16(udp + 4, (uint16_t)(8 + plen));
-	put16(udp + 6, 0);
+	wggen_put_ip4(ip, (uint16_t)(28 + plen), IPPROTO_UDP, src, fl->o.dst.sin_addr.s_addr, 0);
+	wggen_put16(udp, sport);
+	wggen_put16(udp + 2, dport);
+	wggen_put16(udp + 4, (uint16_t)(8 + plen));
+	wggen_put16(udp + 6, 0);
 	*len = ETH_HDR + 28 + plen;
 	return udp + 8;
 }
 
 /* --- handshake kinds -------------------------------------------------------------------------- */
 
-static size_t frame_init_mac1(struct flood *fl, uint8_t *f, uint64_t c)
+/* init-mac1, init-badmac: message c of the kind's pool, from source c % --sources. */
+static size_t frame_init_pool(struct flood *fl, uint8_t *f, uint64_t c,
+			      const struct message_handshake_initiation *pool)
 {
 	uint32_t j = (uint32_t)(c % fl->o.sources);
 	size_t len;
 	uint8_t *p = udp4_frame(fl, f, source_addr(fl, j), fl->o.src_port, ntohs(fl->o.dst.sin_port),
 				MESSAGE_INITIATION_SIZE, &len);
 
-	memcpy(p, &fl->mac1_pool[c % FLOOD_POOL], MESSAGE_INITIATION_SIZE);
-	return len;
-}
-
-static size_t frame_init_badmac(struct flood *fl, uint8_t *f, uint64_t c)
-{
-	uint32_t j = (uint32_t)(c % fl->o.sources);
-	size_t len;
-	uint8_t *p = udp4_frame(fl, f, source_addr(fl, j), fl->o.src_port, ntohs(fl->o.dst.sin_port),
-				MESSAGE_INITIATION_SIZE, &len);
-
-	memcpy(p, &fl->badmac_pool[c % FLOOD_POOL], MESSAGE_INITIATION_SIZE);
+	memcpy(p, &pool[c % FLOOD_POOL], MESSAGE_INITIATION_SIZE);
 	return len;
 }
 
@@ -333,11 +300,11 @@ static size_t garbage_udp4(struct flood *fl, uint8_t *f, size_t room, uint32_t s
 	size_t l3len = 28 + rnd_below(fl, (uint32_t)(room - 28 + 1));
 
 	memcpy(l3 + 28, rnd_bytes(fl), l3len - 28);
-	put_ip4(l3, (uint16_t)l3len, IPPROTO_UDP, src, dst, 0);
-	put16(l3 + 20, fl->o.src_port);
-	put16(l3 + 22, dport);
-	put16(l3 + 24, (uint16_t)(l3len - 20));
-	put16(l3 + 26, 0);
+	wggen_put_ip4(l3, (uint16_t)l3len, IPPROTO_UDP, src, dst, 0);
+	wggen_put16(l3 + 20, fl->o.src_port);
+	wggen_put16(l3 + 22, dport);
+	wggen_put16(l3 + 24, (uint16_t)(l3len - 20));
+	wggen_put16(l3 + 26, 0);
 	return ETH_HDR + l3len;
 }
 
@@ -383,11 +350,11 @@ static size_t frame_garbage_raw(struct flood *fl, uint8_t *f, enum expect *e)
 			break;
 		case 2: /* total length past the frame */
 			l3[0] = 0x45;
-			put16(l3 + 2, (uint16_t)(l3len + 1 + rnd_below(fl, (uint32_t)(65535 - l3len))));
+			wggen_put16(l3 + 2, (uint16_t)(l3len + 1 + rnd_below(fl, (uint32_t)(65535 - l3len))));
 			break;
 		default: /* total length shorter than the header */
 			l3[0] = 0x4f;
-			put16(l3 + 2, (uint16_t)rnd_below(fl, 60));
+			wggen_put16(l3 + 2, (uint16_t)rnd_below(fl, 60));
 			if (l3len < 60) { /* make the options fit so only the total length is wrong */
 				memcpy(l3 + l3len, rnd_bytes(fl), 60 - l3len);
 				l3len = 60;
@@ -406,7 +373,7 @@ static size_t frame_garbage_raw(struct flood *fl, uint8_t *f, enum expect *e)
 		l3 = put_eth(fl, f, ETH_P_IP);
 		l3len = 20 + rnd_below(fl, (uint32_t)(room - 20 + 1));
 		memcpy(l3 + 20, rnd_bytes(fl), l3len - 20);
-		put_ip4(l3, (uint16_t)l3len, other_proto(fl, false), src, dst, 0);
+		wggen_put_ip4(l3, (uint16_t)l3len, other_proto(fl, false), src, dst, 0);
 		*e = E_NOT_OURS;
 		return ETH_HDR + l3len;
 	case R_IP4_FRAG: {
@@ -416,7 +383,8 @@ static size_t frame_garbage_raw(struct flood *fl, uint8_t *f, enum expect *e)
 		l3 = put_eth(fl, f, ETH_P_IP);
 		l3len = 28 + rnd_below(fl, (uint32_t)(room - 28 + 1));
 		memcpy(l3 + 20, rnd_bytes(fl), l3len - 20);
-		put_ip4(l3, (uint16_t)l3len, IPPROTO_UDP, src, dst, frag | (uint16_t)(rnd_below(fl, 2) << 13));
+		wggen_put_ip4(l3, (uint16_t)l3len, IPPROTO_UDP, src, dst,
+			      frag | (uint16_t)(rnd_below(fl, 2) << 13));
 		*e = E_FRAGMENT;
 		return ETH_HDR + l3len;
 	}
@@ -435,14 +403,14 @@ static size_t frame_garbage_raw(struct flood *fl, uint8_t *f, enum expect *e)
 		l3 = put_eth(fl, f, ETH_P_IP);
 		l3len = 20 + rnd_below(fl, (uint32_t)(room - 20 + 1));
 		memcpy(l3 + 20, rnd_bytes(fl), l3len - 20);
-		put_ip4(l3, (uint16_t)l3len, IPPROTO_UDP, src, dst, 0);
+		wggen_put_ip4(l3, (uint16_t)l3len, IPPROTO_UDP, src, dst, 0);
 		if (l3len >= 28) {
 			do
 				ulen = (uint16_t)rnd64(fl);
 			while (ulen == l3len - 20);
-			put16(l3 + 20, fl->o.src_port);
-			put16(l3 + 22, port);
-			put16(l3 + 24, ulen);
+			wggen_put16(l3 + 20, fl->o.src_port);
+			wggen_put16(l3 + 22, port);
+			wggen_put16(l3 + 24, ulen);
 		}
 		*e = E_BAD_UDP;
 		return ETH_HDR + l3len;
@@ -472,7 +440,8 @@ static size_t frame_garbage_raw(struct flood *fl, uint8_t *f, enum expect *e)
 			l3[0] = (uint8_t)(((rnd_below(fl, 15) + 7) % 16) << 4 | (l3[0] & 0xf));
 		} else {                /* payload length past the frame */
 			l3[0] = 0x60;
-			put16(l3 + 4, (uint16_t)(l3len - 40 + 1 + rnd_below(fl, (uint32_t)(65535 - (l3len - 40)))));
+			wggen_put16(l3 + 4, (uint16_t)(l3len - 40 + 1 +
+						      rnd_below(fl, (uint32_t)(65535 - (l3len - 40)))));
 		}
 		*e = E_BAD_IP;
 		return ETH_HDR + l3len;
@@ -481,7 +450,7 @@ static size_t frame_garbage_raw(struct flood *fl, uint8_t *f, enum expect *e)
 		l3len = 40 + rnd_below(fl, (uint32_t)(room - 40 + 1));
 		memcpy(l3, rnd_bytes(fl), l3len);
 		l3[0] = 0x60;
-		put16(l3 + 4, (uint16_t)(l3len - 40));
+		wggen_put16(l3 + 4, (uint16_t)(l3len - 40));
 		l3[6] = other_proto(fl, true);
 		*e = E_NOT_OURS;
 		return ETH_HDR + l3len;
@@ -495,9 +464,9 @@ static size_t build_frame(struct flood *fl, enum kind k, uint8_t *f, enum expect
 	*e = E_HANDSHAKE;
 	switch (k) {
 	case K_INIT_MAC1:
-		return frame_init_mac1(fl, f, c);
+		return frame_init_pool(fl, f, c, fl->mac1_pool);
 	case K_INIT_BADMAC:
-		return frame_init_badmac(fl, f, c);
+		return frame_init_pool(fl, f, c, fl->badmac_pool);
 	case K_INIT_COOKIE:
 		return frame_init_cookie(fl, f, c);
 	case K_GARBAGE_UDP:
@@ -589,12 +558,12 @@ static int prepare_handshakes(struct flood *fl)
 	int err;
 
 	if (!fl->o.peer_pub) {
-		fprintf(stderr, "wggen flood: the init-* kinds need --peer-pub (the listener's public key)\n");
+		fprintf(stderr, "wgflood: the init-* kinds need --peer-pub (the listener's public key)\n");
 		return -EINVAL;
 	}
 	err = keyenc_from_base64(pub, fl->o.peer_pub, strlen(fl->o.peer_pub));
 	if (err) {
-		fprintf(stderr, "wggen flood: --peer-pub: not a base64 key\n");
+		fprintf(stderr, "wgflood: --peer-pub: not a base64 key\n");
 		return err;
 	}
 	cookie_maker_init(&maker, pub);
@@ -640,7 +609,7 @@ static int if_info(struct flood *fl)
 fail:
 	err = -errno;
 	close(fd);
-	fprintf(stderr, "wggen flood: interface %s: %s\n", fl->o.iface, strerror(-err));
+	fprintf(stderr, "wgflood: interface %s: %s\n", fl->o.iface, strerror(-err));
 	return err;
 }
 
@@ -745,12 +714,12 @@ static int learn_mac_by_arp(struct flood *fl)
 		close(ufd);
 	memset(req, 0xff, ETH_ALEN);
 	memcpy(req + ETH_ALEN, fl->src_mac, ETH_ALEN);
-	put16(req + 12, ETH_P_ARP);
-	put16(req + 14, 1);       /* Ethernet */
-	put16(req + 16, ETH_P_IP);
+	wggen_put16(req + 12, ETH_P_ARP);
+	wggen_put16(req + 14, 1); /* Ethernet */
+	wggen_put16(req + 16, ETH_P_IP);
 	req[18] = ETH_ALEN;
 	req[19] = 4;
-	put16(req + 20, 1);       /* request */
+	wggen_put16(req + 20, 1); /* request */
 	memcpy(req + 22, fl->src_mac, ETH_ALEN);
 	memcpy(req + 28, &sip, 4);
 	memset(req + 32, 0, ETH_ALEN);
@@ -767,7 +736,7 @@ static int learn_mac_by_arp(struct flood *fl)
 			if (poll(&pfd, 1, 100) <= 0)
 				continue;
 			n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-			if (n >= 42 && get16(buf + 12) == ETH_P_ARP && get16(buf + 20) == 2 &&
+			if (n >= 42 && wggen_get16(buf + 12) == ETH_P_ARP && wggen_get16(buf + 20) == 2 &&
 			    memcmp(buf + 28, &tip, 4) == 0) {
 				memcpy(fl->dst_mac, buf + 22, ETH_ALEN);
 				close(fd);
@@ -776,7 +745,7 @@ static int learn_mac_by_arp(struct flood *fl)
 		}
 	}
 	close(fd);
-	fprintf(stderr, "wggen flood: no ARP answer from %s on %s (give --dst-mac)\n",
+	fprintf(stderr, "wgflood: no ARP answer from %s on %s (give --dst-mac)\n",
 		inet_ntoa(fl->o.dst.sin_addr), fl->o.iface);
 	return -EHOSTUNREACH;
 }
@@ -794,12 +763,13 @@ static void on_reply(struct flood *fl, const uint8_t *f, size_t len, uint64_t no
 	uint32_t j, dst, idx, k;
 	size_t ihl;
 
-	if (len < ETH_HDR + 20 || get16(f + 12) != ETH_P_IP || (ip[0] >> 4) != 4)
+	if (len < ETH_HDR + 20 || wggen_get16(f + 12) != ETH_P_IP || (ip[0] >> 4) != 4)
 		return;
 	ihl = (ip[0] & 0xfu) * 4;
 	udp = ip + ihl;
 	if (ihl < 20 || len < ETH_HDR + ihl + 8 + MESSAGE_COOKIE_SIZE || ip[9] != IPPROTO_UDP ||
-	    get16(udp) != ntohs(fl->o.dst.sin_port) || get16(udp + 4) != 8 + MESSAGE_COOKIE_SIZE)
+	    wggen_get16(udp) != ntohs(fl->o.dst.sin_port) ||
+	    wggen_get16(udp + 4) != 8 + MESSAGE_COOKIE_SIZE)
 		return;
 	c = (const void *)(udp + 8);
 	if (c->header.type != MESSAGE_HEADER_WORD(MESSAGE_HANDSHAKE_COOKIE))
@@ -962,7 +932,7 @@ static void run(struct flood *fl)
 
 static void usage(FILE *out, int status)
 {
-	fputs("usage: wggen flood --iface IF --dst IP:PORT --kind K[,K...] [options]\n"
+	fputs("usage: wgflood --iface IF --dst IP:PORT --kind K[,K...] [options]\n"
 	      "  Whole Ethernet frames with spoofed IPv4 sources, written to IF only (AF_PACKET).\n"
 	      "  --iface IF            the link to flood (frames go nowhere else)\n"
 	      "  --dst IP:PORT         the WireGuard listener\n"
@@ -1075,13 +1045,13 @@ static void parse_flood(struct flood_opts *o, int argc, char **argv)
 		if (c == 'h')
 			usage(stdout, 0);
 		if (parse_flood_one(o, c, optarg) != 0) {
-			fprintf(stderr, "wggen flood: bad value for --%s: %s\n", flood_opts[c - F_IFACE].name,
+			fprintf(stderr, "wgflood: bad value for --%s: %s\n", flood_opts[c - F_IFACE].name,
 				optarg);
 			exit(2);
 		}
 	}
 	if (!o->iface || !o->dst.sin_port || !o->n_kinds) {
-		fprintf(stderr, "wggen flood: --iface, --dst and --kind are required (--help)\n");
+		fprintf(stderr, "wgflood: --iface, --dst and --kind are required (--help)\n");
 		exit(2);
 	}
 	if (o->cookie_sources > o->sources)
@@ -1139,12 +1109,15 @@ static void flood_free(struct flood *fl)
 	free(fl);
 }
 
-int wggen_flood_main(int argc, char **argv)
+int main(int argc, char **argv)
 {
-	struct flood *fl = calloc(1, sizeof(*fl));
+	struct flood *fl;
 	struct sigaction sa = { .sa_handler = on_signal };
 	int err;
 
+	if (sodium_init() < 0)
+		return 1;
+	fl = calloc(1, sizeof(*fl));
 	if (!fl)
 		return 1;
 	fl->tx_fd = fl->rx_fd = -1;
@@ -1164,7 +1137,7 @@ int wggen_flood_main(int argc, char **argv)
 		err = open_tx(fl);
 	}
 	if (!err && fl->o.dst_mac && parse_mac(fl->dst_mac, fl->o.dst_mac) != 0) {
-		fprintf(stderr, "wggen flood: --dst-mac %s: not a MAC address\n", fl->o.dst_mac);
+		fprintf(stderr, "wgflood: --dst-mac %s: not a MAC address\n", fl->o.dst_mac);
 		err = -EINVAL;
 	} else if (!err && !fl->o.dst_mac) {
 		err = learn_mac_by_arp(fl);
@@ -1174,7 +1147,7 @@ int wggen_flood_main(int argc, char **argv)
 	if (!err && (uses(fl, K_INIT_MAC1) || uses(fl, K_INIT_COOKIE)))
 		err = open_rx(fl);
 	if (err) {
-		fprintf(stderr, "wggen flood: %s\n", strerror(-err));
+		fprintf(stderr, "wgflood: %s\n", strerror(-err));
 		flood_free(fl);
 		return 1;
 	}
