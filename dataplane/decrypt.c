@@ -44,8 +44,12 @@ static bool is_our_addr(int family, const uint8_t *addr)
 
 enum verdict { V_DATA, V_CTRL, V_NEIGH, V_FRAG, V_DROP };
 
-/* The IPv4 header checksum, as the port checked it or here (RFC 1071: it sums to all ones). */
-static bool ipv4_checksum_ok(const struct rte_mbuf *m, const struct rte_ipv4_hdr *ip)
+/*
+ * The IPv4 header checksum, as the port checked it or here (RFC 1071: it sums to all ones). The
+ * usual 20-byte header as five 32-bit words folded (the one's complement sum does not care about
+ * byte order or word size, and all ones is all ones either way); options through DPDK's.
+ */
+static inline bool ipv4_checksum_ok(const struct rte_mbuf *m, const struct rte_ipv4_hdr *ip, uint32_t l3_len)
 {
 	uint64_t f = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
 
@@ -53,6 +57,19 @@ static bool ipv4_checksum_ok(const struct rte_mbuf *m, const struct rte_ipv4_hdr
 		return true;
 	if (f == RTE_MBUF_F_RX_IP_CKSUM_BAD)
 		return false;
+	if (likely(l3_len == sizeof(*ip))) {
+		uint32_t w[5];
+		uint64_t sum;
+
+		memcpy(w, ip, sizeof(w)); /* five loads: the header need not be aligned */
+		sum = (uint64_t)w[0] + w[1] + w[2] + w[3] + w[4];
+
+		sum = (sum & 0xffffffff) + (sum >> 32);
+		sum = (sum & 0xffff) + (sum >> 16);
+		sum = (sum & 0xffff) + (sum >> 16);
+		sum = (sum & 0xffff) + (sum >> 16);
+		return sum == 0xffff;
+	}
 	return rte_ipv4_cksum(ip) == 0;
 }
 
@@ -88,7 +105,7 @@ static enum verdict classify(struct rte_mbuf *m, enum mg_drop *why)
 			return V_DROP;
 		/* A source corrupted on the way must not be adopted by roaming. */
 		*why = MG_DROP_WAN_BAD_CHECKSUM;
-		if (!ipv4_checksum_ok(m, ip))
+		if (!ipv4_checksum_ok(m, ip, l3_len))
 			return V_DROP;
 		*why = MG_DROP_WAN_NOT_OURS;
 		if (ip->next_proto_id != IPPROTO_UDP || !is_our_addr(AF_INET, (const uint8_t *)&ip->dst_addr))
@@ -331,36 +348,6 @@ static void decrypt_data(struct mg_worker *w, struct rte_mbuf **pkts, unsigned i
 		rte_pktmbuf_free_bulk(drop, ndrop);
 }
 
-/* Step 2 for one frame: onto its vector, or dropped (counted). */
-static void sort_frame(struct mg_worker *w, struct rte_mbuf *m, struct rte_mbuf **data, unsigned int *nd,
-		       struct rte_mbuf **ctrl, unsigned int *nc, struct rte_mbuf **neigh, unsigned int *nn,
-		       struct rte_mbuf **drop, unsigned int *nx)
-{
-	enum mg_drop why;
-
-	switch (classify(m, &why)) {
-	case V_DATA:
-		data[(*nd)++] = m;
-		break;
-	case V_CTRL:
-		ctrl[(*nc)++] = m;
-		break;
-	case V_NEIGH:
-		neigh[(*nn)++] = m;
-		break;
-	case V_FRAG:
-		/* The datagram, when this fragment completes it, is sorted like any frame; it takes
-		 * the fragment's place, so the vectors never hold more than the burst. */
-		m = frag_reassemble(w, m);
-		if (m)
-			sort_frame(w, m, data, nd, ctrl, nc, neigh, nn, drop, nx);
-		break;
-	default:
-		mg_drop(why, 1);
-		drop[(*nx)++] = m;
-	}
-}
-
 void decrypt_burst(struct mg_worker *w, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct rte_mbuf *data[MG_BURST], *ctrl[MG_BURST], *neigh[MG_BURST], *drop[MG_BURST];
@@ -368,9 +355,39 @@ void decrypt_burst(struct mg_worker *w, struct rte_mbuf **pkts, uint16_t n)
 
 	mg_stats[w->lcore].wan_rx += n;
 	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		enum mg_drop why;
+		enum verdict v;
+
 		if (i + 1 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
-		sort_frame(w, pkts[i], data, &nd, ctrl, &nc, neigh, &nn, drop, &nx);
+		v = classify(m, &why);
+		if (unlikely(v == V_FRAG)) {
+			/* The datagram, when this fragment completes it, is sorted like any frame in the
+			 * fragment's place, so the vectors never hold more than the burst. */
+			m = frag_reassemble(w, m);
+			if (!m)
+				continue;
+			v = classify(m, &why);
+			if (v == V_FRAG) { /* a fragment inside a fragment */
+				why = MG_DROP_WAN_FRAG_BAD;
+				v = V_DROP;
+			}
+		}
+		switch (v) {
+		case V_DATA:
+			data[nd++] = m;
+			break;
+		case V_CTRL:
+			ctrl[nc++] = m;
+			break;
+		case V_NEIGH:
+			neigh[nn++] = m;
+			break;
+		default:
+			mg_drop(why, 1);
+			drop[nx++] = m;
+		}
 	}
 	if (nx)
 		rte_pktmbuf_free_bulk(drop, nx);

@@ -118,6 +118,9 @@ static unsigned int send_fragmented(struct mg_worker *w, struct rte_mbuf **ready
 static void transmit(struct mg_worker *w, struct rte_mbuf **pkts, struct mg_endpoint **eps,
 		     struct mg_peer **peers, unsigned int n)
 {
+	const uint16_t stride = (uint16_t)mg_dev.n_workers, frame_max = mg_dev.wan_frame_max;
+	uint64_t *tx_bytes = w->bytes->tx;
+	uint16_t ip_id = w->ip_id;
 	unsigned int nout = 0;
 
 	for (unsigned int i = 0; i < n; i++) {
@@ -130,14 +133,15 @@ static void transmit(struct mg_worker *w, struct rte_mbuf **pkts, struct mg_endp
 			continue;
 		}
 		memcpy(hdr, eps[i]->hdr, eps[i]->hdr_len);
-		packet_outer_finish(pkts[i], eps[i]->hdr_len, udp_len, w->ip_id);
-		w->ip_id += (uint16_t)mg_dev.n_workers;
-		w->bytes->tx[peers[i]->id] += udp_len;
-		if (unlikely(rte_pktmbuf_data_len(pkts[i]) > mg_dev.wan_frame_max))
+		packet_outer_finish(pkts[i], eps[i]->hdr_len, udp_len, ip_id);
+		ip_id += stride;
+		tx_bytes[peers[i]->id] += udp_len;
+		if (unlikely(rte_pktmbuf_data_len(pkts[i]) > frame_max))
 			nout = send_fragmented(w, pkts, nout, pkts[i]);
 		else
 			pkts[nout++] = pkts[i];
 	}
+	w->ip_id = ip_id;
 	wan_tx(w, pkts, (uint16_t)nout);
 }
 
