@@ -157,15 +157,21 @@ static void check_delivery(const struct rte_mbuf *m, const uint8_t *f, size_t fl
 }
 
 /*
- * The datagrams the burst's fragments make, by a reference reassembly as plain as can be: the
- * fragments of one (source, destination, identification), in burst order, that tile the datagram
- * from offset 0 to a last fragment without a gap or an overlap. DPDK's reassembly may deliver fewer
- * (it refuses duplicates, and what its table has no room for), never others: a packet delivered
- * from a reassembled datagram must open from one of these.
+ * The datagrams the burst's fragments can make, by a reference reassembly as plain as can be. It
+ * sees the fragments that reached the table (fed[], from the wrapped rte_ip_frag calls below: the
+ * classifier drops some before, for a bad checksum, an address not ours, a chained frame), in burst
+ * order, per (source, destination, identification). The table accumulates an entry from the
+ * fragment that opens it and gives it up when it completes or errs (a duplicate first or last
+ * fragment, an overlap, too many, no room); the next fragment of that key opens a new one. So a
+ * datagram it delivers is a run of consecutive fragments of one key, from any start, that tile it
+ * from offset 0 to a last fragment without a gap or an overlap: every such run is a candidate here.
+ * The table may deliver fewer, never others: a packet delivered from a reassembled datagram must
+ * open from one of these. Zero-length fragments add no bytes and are left out.
  */
 static uint8_t whole_bytes[MG_BURST][WHOLE_MAX];
 static size_t whole_len[MG_BURST];
 static unsigned int n_whole;
+static bool fed[MG_BURST], reference_done;
 
 struct frag_view {
 	bool v6, more;
@@ -210,54 +216,127 @@ static bool view_fragment(const uint8_t *f, size_t flen, struct frag_view *v)
 	return false;
 }
 
+/* Whether the fragments run[0..n) (frame indices) tile a datagram exactly; its payload length. */
+static bool tiles(const uint16_t *run, const struct frag_view *views, unsigned int n, size_t *total)
+{
+	size_t end = 0;
+	unsigned int placed = 0, lasts = 0;
+
+	for (unsigned int i = 0; i < n; i++)
+		lasts += !views[run[i]].more;
+	if (lasts != 1)
+		return false;
+	/* Chain from offset 0: each step the one fragment that starts where the datagram so far ends. */
+	while (placed < n) {
+		unsigned int at = n, found = 0;
+
+		for (unsigned int i = 0; i < n; i++)
+			if (views[run[i]].off == end) {
+				at = i;
+				found++;
+			}
+		if (found != 1)
+			return false;
+		end += views[run[at]].len;
+		placed++;
+		if (!views[run[at]].more)
+			break;
+	}
+	*total = end;
+	return placed == n && end + RTE_ETHER_HDR_LEN + 48 <= WHOLE_MAX;
+}
+
+static void build_whole(const uint16_t *run, const struct frag_view *views, unsigned int n, size_t total)
+{
+	uint8_t *w = whole_bytes[n_whole];
+
+	memset(w, 0, WHOLE_MAX);
+	for (unsigned int i = 0; i < n; i++) {
+		const struct frag_view *b = &views[run[i]];
+
+		if (b->off == 0) /* headers from the first fragment */
+			memcpy(w, burst_bytes[run[i]], RTE_ETHER_HDR_LEN + b->hl);
+		memcpy(w + RTE_ETHER_HDR_LEN + 48 + b->off, burst_bytes[run[i]] + RTE_ETHER_HDR_LEN + b->hl, b->len);
+	}
+	/* The headers as reassembly leaves them: no fragment fields, the whole length. */
+	if (!views[run[0]].v6) {
+		size_t hl = (w[RTE_ETHER_HDR_LEN] & 0xfu) * 4;
+
+		memmove(w + RTE_ETHER_HDR_LEN + hl, w + RTE_ETHER_HDR_LEN + 48, total);
+		w[RTE_ETHER_HDR_LEN + 2] = (uint8_t)((hl + total) >> 8);
+		w[RTE_ETHER_HDR_LEN + 3] = (uint8_t)(hl + total);
+		whole_len[n_whole++] = RTE_ETHER_HDR_LEN + hl + total;
+	} else {
+		w[RTE_ETHER_HDR_LEN + 6] = w[RTE_ETHER_HDR_LEN + 40];
+		memmove(w + RTE_ETHER_HDR_LEN + 40, w + RTE_ETHER_HDR_LEN + 48, total);
+		w[RTE_ETHER_HDR_LEN + 4] = (uint8_t)(total >> 8);
+		w[RTE_ETHER_HDR_LEN + 5] = (uint8_t)total;
+		whole_len[n_whole++] = RTE_ETHER_HDR_LEN + 40 + total;
+	}
+}
+
 static void reference_reassembly(void)
 {
-	bool used[MG_BURST] = { false };
+	static struct frag_view views[MG_BURST];
+	bool is_frag[MG_BURST] = { false };
 
+	reference_done = true;
 	n_whole = 0;
-	for (uint16_t i = 0; i < burst_n; i++) {
-		struct frag_view a, b;
-		size_t total = 0, covered = 0;
-		bool ok = true;
-		uint8_t *w = whole_bytes[n_whole];
+	for (uint16_t i = 0; i < burst_n; i++)
+		is_frag[i] = fed[i] && view_fragment(burst_bytes[i], burst_len[i], &views[i]) && views[i].len > 0;
+	for (uint16_t s = 0; s < burst_n; s++) {
+		uint16_t run[MG_BURST];
+		unsigned int n = 0;
+		size_t total;
 
-		if (used[i] || !view_fragment(burst_bytes[i], burst_len[i], &a))
+		if (!is_frag[s])
 			continue;
-		memset(w, 0, WHOLE_MAX);
-		for (uint16_t j = i; j < burst_n; j++) {
-			if (!view_fragment(burst_bytes[j], burst_len[j], &b) || b.v6 != a.v6 ||
-			    memcmp(a.key, b.key, sizeof(a.key)) != 0)
+		/* At most one candidate per start: a run that tiles, grown, overlaps. */
+		for (uint16_t j = s; j < burst_n && n_whole < MG_BURST; j++) {
+			if (!is_frag[j] || views[j].v6 != views[s].v6 ||
+			    memcmp(views[j].key, views[s].key, sizeof(views[s].key)) != 0)
 				continue;
-			used[j] = true;
-			if (b.off == 0) /* headers from the first fragment */
-				memcpy(w, burst_bytes[j], RTE_ETHER_HDR_LEN + b.hl);
-			if (!b.more)
-				total = total && total != b.off + b.len ? SIZE_MAX : b.off + b.len;
-			if (b.off + b.len + RTE_ETHER_HDR_LEN + 48 > WHOLE_MAX) {
-				ok = false;
-				continue;
+			run[n++] = j;
+			if (tiles(run, views, n, &total)) {
+				build_whole(run, views, n, total);
+				break;
 			}
-			memcpy(w + RTE_ETHER_HDR_LEN + 48 + b.off, burst_bytes[j] + RTE_ETHER_HDR_LEN + b.hl, b.len);
-			covered += b.len;
-		}
-		if (!ok || !total || total == SIZE_MAX || covered != total || n_whole == MG_BURST)
-			continue;
-		/* The headers as reassembly leaves them: no fragment fields, the whole length. */
-		if (!a.v6) {
-			size_t hl = (w[RTE_ETHER_HDR_LEN] & 0xfu) * 4;
-
-			memmove(w + RTE_ETHER_HDR_LEN + hl, w + RTE_ETHER_HDR_LEN + 48, total);
-			w[RTE_ETHER_HDR_LEN + 2] = (uint8_t)((hl + total) >> 8);
-			w[RTE_ETHER_HDR_LEN + 3] = (uint8_t)(hl + total);
-			whole_len[n_whole++] = RTE_ETHER_HDR_LEN + hl + total;
-		} else {
-			w[RTE_ETHER_HDR_LEN + 6] = w[RTE_ETHER_HDR_LEN + 40];
-			memmove(w + RTE_ETHER_HDR_LEN + 40, w + RTE_ETHER_HDR_LEN + 48, total);
-			w[RTE_ETHER_HDR_LEN + 4] = (uint8_t)(total >> 8);
-			w[RTE_ETHER_HDR_LEN + 5] = (uint8_t)total;
-			whole_len[n_whole++] = RTE_ETHER_HDR_LEN + 40 + total;
 		}
 	}
+}
+
+/* The fragments that reach the table, seen on their way in (-Wl,--wrap, tests/fuzz/meson.build). */
+struct rte_mbuf *__real_rte_ipv4_frag_reassemble_packet(struct rte_ip_frag_tbl *tbl, struct rte_ip_frag_death_row *dr,
+							struct rte_mbuf *mb, uint64_t tms, struct rte_ipv4_hdr *ip);
+struct rte_mbuf *__real_rte_ipv6_frag_reassemble_packet(struct rte_ip_frag_tbl *tbl, struct rte_ip_frag_death_row *dr,
+							struct rte_mbuf *mb, uint64_t tms, struct rte_ipv6_hdr *ip,
+							struct rte_ipv6_fragment_ext *frag);
+struct rte_mbuf *__wrap_rte_ipv4_frag_reassemble_packet(struct rte_ip_frag_tbl *tbl, struct rte_ip_frag_death_row *dr,
+							struct rte_mbuf *mb, uint64_t tms, struct rte_ipv4_hdr *ip);
+struct rte_mbuf *__wrap_rte_ipv6_frag_reassemble_packet(struct rte_ip_frag_tbl *tbl, struct rte_ip_frag_death_row *dr,
+							struct rte_mbuf *mb, uint64_t tms, struct rte_ipv6_hdr *ip,
+							struct rte_ipv6_fragment_ext *frag);
+
+static void note_fed(const struct rte_mbuf *mb)
+{
+	for (uint16_t f = 0; f < burst_n; f++)
+		if (burst_mbuf[f] == mb)
+			fed[f] = true;
+}
+
+struct rte_mbuf *__wrap_rte_ipv4_frag_reassemble_packet(struct rte_ip_frag_tbl *tbl, struct rte_ip_frag_death_row *dr,
+							struct rte_mbuf *mb, uint64_t tms, struct rte_ipv4_hdr *ip)
+{
+	note_fed(mb);
+	return __real_rte_ipv4_frag_reassemble_packet(tbl, dr, mb, tms, ip);
+}
+
+struct rte_mbuf *__wrap_rte_ipv6_frag_reassemble_packet(struct rte_ip_frag_tbl *tbl, struct rte_ip_frag_death_row *dr,
+							struct rte_mbuf *mb, uint64_t tms, struct rte_ipv6_hdr *ip,
+							struct rte_ipv6_fragment_ext *frag)
+{
+	note_fed(mb);
+	return __real_rte_ipv6_frag_reassemble_packet(tbl, dr, mb, tms, ip, frag);
 }
 
 /* Whether m is the start of what frame f's data message opens to (no checks fail). */
@@ -314,6 +393,8 @@ static uint16_t inner_tx(uint16_t queue, struct rte_mbuf **pkts, uint16_t n, boo
 			continue;
 		}
 		/* From a datagram fragments made (in the first fragment's mbuf, or a copy). */
+		if (!reference_done)
+			reference_reassembly();
 		for (f = 0; f < n_whole && !opens_to(m, whole_bytes[f], whole_len[f]); f++)
 			;
 		FUZZ_CHECK(f < n_whole);
@@ -562,6 +643,8 @@ static void reset(void)
 	memset(table, 0, sizeof(table)); /* neigh.c's */
 	memset(&mg_stats[rte_lcore_id()], 0, sizeof(mg_stats[0]));
 	inner_taken = n_delivered = burst_n = 0;
+	memset(fed, 0, sizeof(fed));
+	reference_done = false;
 	neighbour_updates_before = neigh_changes();
 	n_events = n_replies = 0;
 }
@@ -751,7 +834,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		in.n -= len;
 	}
 
-	reference_reassembly();
 	decrypt_burst(w, pkts, n);
 
 	/* Everything decrypt_burst freed is back in the pool: unpoisoned before anyone allocates. */

@@ -943,6 +943,20 @@ static void wan_seeds(const struct fuzz_world *w)
 	n = wan_data(w, g, WAN_KP_C_CURRENT, 3, p, inner6(p, 900, in6_c, in6_us));
 	wan_add_fragments(&in, g, n, 512);
 	wan_put("fragments-v6-data", &in);
+	/* Two datagrams under one identification in one burst: the table gives up an entry when it
+	 * completes, so the second opens a new one and is delivered too. */
+	wan_begin(&in, 0);
+	n = wan_data(w, g, WAN_KP_A_CURRENT, 5, p, inner4(p, 600, in4_a, in4_us, 17));
+	wan_add_fragments(&in, g, n, 256);
+	n = wan_data(w, g, WAN_KP_A_CURRENT, 6, p, inner4(p, 700, in4_a, in4_us, 17));
+	wan_add_fragments(&in, g, n, 256);
+	wan_put("fragments-v4-id-reused", &in);
+	wan_begin(&in, 0);
+	n = wan_data(w, g, WAN_KP_C_CURRENT, 5, p, inner6(p, 900, in6_c, in6_us));
+	wan_add_fragments(&in, g, n, 512);
+	n = wan_data(w, g, WAN_KP_C_CURRENT, 6, p, inner6(p, 800, in6_c, in6_us));
+	wan_add_fragments(&in, g, n, 512);
+	wan_put("fragments-v6-id-reused", &in);
 	/* An IPv4 header whose checksum is off. */
 	wan_begin(&in, 0);
 	n = wan_data(w, f, WAN_KP_A_CURRENT, 4, p, inner4(p, 84, in4_a, in4_us, 1));
