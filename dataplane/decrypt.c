@@ -116,6 +116,7 @@ static enum verdict classify(struct rte_mbuf *m, enum mg_drop *why)
 		}
 	} else if (type == RTE_ETHER_TYPE_IPV6) {
 		const struct rte_ipv6_hdr *ip = (const struct rte_ipv6_hdr *)l3;
+		bool frag = false;
 		uint8_t proto;
 
 		if (len < sizeof(*ip) || (l3[0] >> 4) != 6)
@@ -131,13 +132,18 @@ static enum verdict classify(struct rte_mbuf *m, enum mg_drop *why)
 			return V_NEIGH;
 		}
 		if (unlikely(proto == IPPROTO_FRAGMENT) && ip_len >= l3_len + RTE_IPV6_FRAG_HDR_SIZE) {
-			proto = l3[l3_len]; /* the fragment header's next header */
+			const struct rte_ipv6_fragment_ext *fh = (const struct rte_ipv6_fragment_ext *)(l3 + l3_len);
+
+			proto = fh->next_header;
 			l3_len += RTE_IPV6_FRAG_HDR_SIZE;
+			/* Offset 0 and no more: an atomic fragment (RFC 6946), a whole datagram that
+			 * Linux's ipv6_frag_rcv passes on as such, never mixed into a reassembly. */
+			frag = (rte_be_to_cpu_16(fh->frag_data) & RTE_IPV6_FRAG_USED_MASK) != 0;
 		}
 		*why = MG_DROP_WAN_NOT_OURS;
 		if (proto != IPPROTO_UDP || !is_our_addr(AF_INET6, ip->dst_addr))
 			return V_DROP;
-		if (unlikely(l3_len > sizeof(*ip))) {
+		if (unlikely(frag)) {
 			m->l3_len = l3_len;
 			return V_FRAG;
 		}

@@ -10,7 +10,8 @@
  * meshgate got wrong once (issue 11): keypair slots after simultaneous handshakes, events naming a
  * keypair whose memory was reused, peer ids reused before their grace period, private key changes,
  * keepalives and key expiry, and the UAPI socket's mode from the moment it exists. And the outer
- * IP fragmentation and reassembly of dataplane/frag.c, round trip, in and out of order.
+ * IP fragmentation and reassembly of dataplane/frag.c, round trip, in and out of order; an IPv6
+ * atomic fragment taken whole.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -627,6 +628,61 @@ static bool same_frame(const struct rte_mbuf *a, const uint8_t *want, uint32_t l
 	return memcmp(p, want, len) == 0;
 }
 
+/* m (an IPv6 frame of outer_frame's) with a fragment header: frag_data (offset | M), identification id. */
+static struct rte_mbuf *with_fragment_header(struct rte_mbuf *m, uint16_t frag_data, uint32_t id)
+{
+	struct rte_ipv6_fragment_ext fh = { .next_header = 0, .frag_data = rte_cpu_to_be_16(frag_data),
+					    .id = rte_cpu_to_be_32(id) };
+	uint8_t *p, *ip;
+
+	if (!m || !rte_pktmbuf_prepend(m, RTE_IPV6_FRAG_HDR_SIZE))
+		abort();
+	p = rte_pktmbuf_mtod(m, uint8_t *);
+	ip = p + RTE_ETHER_HDR_LEN;
+	memmove(p, p + RTE_IPV6_FRAG_HDR_SIZE, RTE_ETHER_HDR_LEN + sizeof(struct rte_ipv6_hdr));
+	fh.next_header = ip[6];
+	ip[6] = IPPROTO_FRAGMENT;
+	((struct rte_ipv6_hdr *)ip)->payload_len =
+		rte_cpu_to_be_16(rte_be_to_cpu_16(((struct rte_ipv6_hdr *)ip)->payload_len) + RTE_IPV6_FRAG_HDR_SIZE);
+	memcpy(ip + sizeof(struct rte_ipv6_hdr), &fh, sizeof(fh));
+	return m;
+}
+
+/*
+ * An atomic fragment (offset 0, no more fragments; RFC 6946) is a whole datagram: Linux's
+ * ipv6_frag_rcv passes it on at once. It went into the reassembly table as a first fragment (held
+ * until it timed out, or completed with another datagram's last fragment of the same
+ * identification, which fuzz_wan found).
+ */
+static void test_atomic_fragment(void)
+{
+	static const uint8_t our6[16] = { 0xfd, 0x77, [15] = 1 };
+	struct message_handshake_initiation init = { .header.type = MESSAGE_HEADER_WORD(MESSAGE_HANDSHAKE_INITIATION) };
+	struct mg_worker *w = &mg_workers[0];
+	uint64_t frags_before = mg_stats[w->lcore].wan_frags;
+	struct rte_mbuf *m[2], *got = NULL;
+
+	mg_dev.wan_addrs[1] = (struct mg_wan_addr){ .family = AF_INET6, .prefix_len = 64 };
+	memcpy(mg_dev.wan_addrs[1].addr, our6, 16);
+	mg_dev.n_wan_addrs = 2;
+	/* Another datagram's last fragment, same identification, first: as in the finding. */
+	m[0] = with_fragment_header(outer_frame(true, 432, 0), 512, 0x4d47);
+	m[1] = outer_frame(true, sizeof(init), 0);
+	memcpy(rte_pktmbuf_mtod_offset(m[1], uint8_t *, RTE_ETHER_HDR_LEN + sizeof(struct rte_ipv6_hdr) +
+					   sizeof(struct rte_udp_hdr)), &init, sizeof(init));
+	m[1] = with_fragment_header(m[1], 0, 0x4d47);
+	decrypt_burst(w, m, 2);
+	CHECK(rte_ring_dequeue(mg_dev.to_ctrl, (void **)&got) == 0 &&
+	      got->l3_len == sizeof(struct rte_ipv6_hdr) + RTE_IPV6_FRAG_HDR_SIZE,
+	      "the handshake in an atomic fragment went to the control thread, whole");
+	rte_pktmbuf_free(got);
+	CHECK(mg_stats[w->lcore].wan_frags == frags_before + 1, "only the real fragment went to the table (%" PRIu64 ")",
+	      mg_stats[w->lcore].wan_frags - frags_before);
+	usleep(1100 * 1000);
+	frag_expire(w); /* the lone last fragment */
+	mg_dev.n_wan_addrs = 1;
+}
+
 static void test_fragments(void)
 {
 	struct mg_worker *w = &mg_workers[0];
@@ -688,6 +744,7 @@ static void test_fragments(void)
 		frag_expire(w);
 		CHECK(mg_drop_total(MG_DROP_WAN_FRAG_TIMEOUT) == before + n - 1u, "held fragments time out, counted");
 	}
+	test_atomic_fragment();
 	CHECK(rte_mempool_in_use_count(mg_dev.pool) == base, "every mbuf back: %u vs %u",
 	      rte_mempool_in_use_count(mg_dev.pool), base);
 	mg_dev.wan_mtu = 1500;

@@ -202,7 +202,7 @@ static bool view_fragment(const uint8_t *f, size_t flen, struct frag_view *v)
 		size_t tot = ((size_t)ip[4] << 8 | ip[5]) + 40;
 		uint16_t fo = (uint16_t)(ip[42] << 8 | ip[43]);
 
-		if (tot < 48 || RTE_ETHER_HDR_LEN + tot > flen)
+		if (tot < 48 || RTE_ETHER_HDR_LEN + tot > flen || !(fo & 0xfff9)) /* atomic: whole */
 			return false;
 		v->v6 = true;
 		v->hl = 48;
