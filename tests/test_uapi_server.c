@@ -780,13 +780,14 @@ static void wg_test_get_errno(struct wg_ctx *x)
 {
 	unsigned int s0, g0, s, g;
 	struct run r;
+	bool counted;
 
 	counts(&s0, &g0);
 	set_errnos(0, -EPROTO);
 	wg(x, &r, "show", srv.name, "dump", NULL);
 	set_errnos(0, 0);
-	CHECK(r.status != 0 && r.out[0] == '\0' && strstr(r.err, "Protocol error") &&
-	      counts_are(s0, g0, 0, 1, &s, &g),
+	counted = counts_are(s0, g0, 0, 1, &s, &g);
+	CHECK(r.status != 0 && r.out[0] == '\0' && strstr(r.err, "Protocol error") && counted,
 	      "get errno: status %d, stdout %s, stderr %s, %u sets, %u gets", r.status, r.out, r.err,
 	      s, g);
 }
@@ -871,6 +872,7 @@ static void wg_test_showconf(struct wg_ctx *x)
 	char want[2048];
 	unsigned int s0, g0, s, g;
 	struct run r;
+	bool counted;
 
 	serve_state(x);
 	counts(&s0, &g0);
@@ -884,7 +886,8 @@ static void wg_test_showconf(struct wg_ctx *x)
 		 "[Peer]\nPublicKey = %s\nEndpoint = [fe80::1%%lo]:443\n\n"
 		 "[Peer]\nPublicKey = %s\nAllowedIPs = ::/0\nEndpoint = [2001:db8::1]:1\n",
 		 x->priv_b64, x->peer_b64[0], x->psk_b64, x->peer_b64[1], x->peer_b64[2]);
-	CHECK(r.status == 0 && strcmp(r.out, want) == 0 && counts_are(s0, g0, 0, 1, &s, &g),
+	counted = counts_are(s0, g0, 0, 1, &s, &g);
+	CHECK(r.status == 0 && strcmp(r.out, want) == 0 && counted,
 	      "wg showconf: status %d %s, %u sets, %u gets\n got:\n%s\nwant:\n%s", r.status, r.err,
 	      s, g, r.out, want);
 	sodium_memzero(want, sizeof(want));
@@ -896,14 +899,15 @@ static void wg_test_empty(struct wg_ctx *x)
 {
 	unsigned int s0, g0, s, g;
 	struct run r;
+	bool counted;
 
 	pthread_mutex_lock(&st.lock);
 	devconf_free(&st.get_state);
 	pthread_mutex_unlock(&st.lock);
 	counts(&s0, &g0);
 	wg(x, &r, "show", srv.name, "dump", NULL);
-	CHECK(r.status == 0 && strcmp(r.out, "(none)\t(none)\t0\toff\n") == 0 &&
-	      counts_are(s0, g0, 0, 1, &s, &g),
+	counted = counts_are(s0, g0, 0, 1, &s, &g);
+	CHECK(r.status == 0 && strcmp(r.out, "(none)\t(none)\t0\toff\n") == 0 && counted,
 	      "empty dump: status %d %s, %u sets, %u gets: %s", r.status, r.err, s, g, r.out);
 	wg(x, &r, "show", "interfaces", NULL);
 	CHECK(r.status == 0 && strstr(r.out, srv.name), "wg show interfaces: %s %s", r.out, r.err);
