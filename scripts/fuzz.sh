@@ -21,7 +21,7 @@ BUILD=build-fuzz
 FINDINGS=$BUILD/fuzz-findings
 
 # Every target and its -max_len: a little above the largest input that still means something.
-TARGETS=(message noise burst replay ratelimit allowedips uapi config keyenc keyfile wan)
+TARGETS=(message noise burst replay ratelimit allowedips uapi config keyenc keyfile flow policy wan)
 declare -A MAX_LEN=(
 	[message]=4096     # a UDP payload: data messages past the SIMD backends' split length
 	[noise]=1024       # a selector byte and a Noise message with a payload
@@ -33,6 +33,8 @@ declare -A MAX_LEN=(
 	[config]=16384     # a config of a hundred peers
 	[keyenc]=128       # a 44- or 64-character key, and then some
 	[keyfile]=512      # twice the largest key file accepted
+	[flow]=4096        # a packet to parse, or a few hundred table operations
+	[policy]=8192      # a rule set of a few hundred rules and keys, or a JSON policy block
 	[wan]=8192         # a knobs byte and a burst: 32 small frames, or five of full size
 )
 
