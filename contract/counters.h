@@ -70,6 +70,9 @@ struct mg_lcore_stats {
 	uint64_t decrypted, encrypted, keepalives_rx;
 	uint64_t to_ctrl;                              /* handshake/ARP/ND handed to the control thread */
 	uint64_t wan_frags, reassembled, fragmented;   /* fragments in, datagrams out of them; sent */
+	/* Control thread: cookie replies taken from a peer under load, and handshake messages sent
+	 * with a mac2 made from one (the retry that gets through). */
+	uint64_t cookie_replies_rx, cookie_mac2_sent;
 } __rte_cache_aligned;
 
 extern struct mg_lcore_stats mg_stats[RTE_MAX_LCORE];

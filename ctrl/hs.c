@@ -80,7 +80,8 @@ void hs_send_initiation(struct mg_peer *peer, bool retry)
 		return;
 	}
 	sodium_memzero(e, sizeof(e));
-	cookie_add_macs(&peer->cookie, (uint8_t *)&msg, sizeof(msg), ctrl.now_ns);
+	if (cookie_add_macs(&peer->cookie, (uint8_t *)&msg, sizeof(msg), ctrl.now_ns))
+		mg_stats[rte_lcore_id()].cookie_mac2_sent++;
 	timers_handshake_initiated(&peer->timers, ctrl.now_ns);
 	RTE_LOG(DEBUG, USER1, "%.3f peer %u: initiation %08x%s\n", ctrl.now_ns / 1e9, peer->id, index,
 		retry ? " (retry)" : "");
@@ -269,7 +270,8 @@ static void initiation_input(const uint8_t *msg, const struct devconf_endpoint *
 		return;
 	}
 	sodium_memzero(e, sizeof(e));
-	cookie_add_macs(&peer->cookie, (uint8_t *)&resp, sizeof(resp), ctrl.now_ns);
+	if (cookie_add_macs(&peer->cookie, (uint8_t *)&resp, sizeof(resp), ctrl.now_ns))
+		mg_stats[rte_lcore_id()].cookie_mac2_sent++;
 	session_ready(peer);
 	peers_send(peer, &resp, sizeof(resp));
 	ctrl.responses_sent++;
@@ -312,6 +314,8 @@ static void cookie_input(const uint8_t *msg)
 
 	if (!peer || cookie_consume_reply(&peer->cookie, c, ctrl.now_ns) != 0)
 		mg_drop(MG_DROP_HS_UNEXPECTED, 1);
+	else
+		mg_stats[rte_lcore_id()].cookie_replies_rx++;
 }
 
 void hs_input(struct rte_mbuf *m)

@@ -107,6 +107,8 @@ static void write_packets(FILE *f)
 		{ "wan_fragments", offsetof(struct mg_lcore_stats, wan_frags) },
 		{ "reassembled", offsetof(struct mg_lcore_stats, reassembled) },
 		{ "fragmented", offsetof(struct mg_lcore_stats, fragmented) },
+		{ "cookie_replies_rx", offsetof(struct mg_lcore_stats, cookie_replies_rx) },
+		{ "cookie_mac2_sent", offsetof(struct mg_lcore_stats, cookie_mac2_sent) },
 	};
 
 	fprintf(f, "# HELP meshgate_packets_total Packets by stage.\n# TYPE meshgate_packets_total counter\n");

@@ -95,7 +95,7 @@ out:
 	return ret;
 }
 
-void cookie_add_macs(struct cookie_maker *m, uint8_t *msg, size_t len, uint64_t now_ns)
+bool cookie_add_macs(struct cookie_maker *m, uint8_t *msg, size_t len, uint64_t now_ns)
 {
 	uint8_t *mac1 = msg + message_mac1_offset(len), *mac2 = msg + message_mac2_offset(len);
 	/* A cookie is used only while the sender's secret that made it can still be current. */
@@ -109,6 +109,7 @@ void cookie_add_macs(struct cookie_maker *m, uint8_t *msg, size_t len, uint64_t 
 		compute_mac2(mac2, msg, len, m->cookie);
 	else
 		memset(mac2, 0, COOKIE_LEN);
+	return fresh;
 }
 
 void cookie_create_reply(struct cookie_checker *c, struct message_handshake_cookie *reply,

@@ -63,8 +63,9 @@ enum cookie_mac_state cookie_validate(struct cookie_checker *c, const uint8_t *m
 				      const uint8_t *src, size_t src_len, bool check_cookie,
 				      uint64_t now_ns);
 
-/* Writes mac1 and (when we hold a fresh cookie from this peer) mac2 into the last 32 bytes of msg. */
-void cookie_add_macs(struct cookie_maker *m, uint8_t *msg, size_t len, uint64_t now_ns);
+/* Writes mac1 and (when we hold a fresh cookie from this peer) mac2 into the last 32 bytes of msg;
+ * whether it wrote a mac2. */
+bool cookie_add_macs(struct cookie_maker *m, uint8_t *msg, size_t len, uint64_t now_ns);
 
 /* A cookie reply to the handshake message msg (whose mac1 was valid) from src. */
 void cookie_create_reply(struct cookie_checker *c, struct message_handshake_cookie *reply,

@@ -14,6 +14,9 @@
  *   roaming             the peer moves address and port: meshgate answers at the new one
  *   cookies             under load, the peer's initiation gets a cookie reply, and the retry with
  *                       mac2 a response
+ *   cookies_from_peer   the other way: a peer under load answers meshgate's initiation with a
+ *                       cookie reply; meshgate takes it (cookie_replies_rx) and its retry carries
+ *                       a mac2 the peer accepts (cookie_mac2_sent)
  *   uapi_remove         "set" through the real UAPI server code over a socketpair removes a peer:
  *                       its traffic stops, counted
  */
@@ -97,6 +100,9 @@ struct tpeer {
 	uint8_t got[2048];                /* the last inner packet it decrypted */
 	size_t got_len;
 	bool answer_initiations;          /* respond to meshgate's handshakes */
+	bool under_load;                  /* answer an initiation without a valid mac2 with a cookie */
+	struct cookie_checker checker;    /* the peer's own, for the cookies it gives meshgate */
+	unsigned int cookies_sent, mac2_ok;
 };
 
 static struct tpeer P = { .name = "P", .mac = { { 0x02, 0, 0, 0, 0, 2 } }, .addr = { 192, 0, 2, 2 },
@@ -198,6 +204,23 @@ static void peer_receive(struct tpeer *p, const uint8_t *msg, size_t len)
 		p->initiations++;
 		if (!p->answer_initiations)
 			return;
+		if (p->under_load) {
+			/* meshgate's source as the cookie binds it: address, then port, network order. */
+			const uint8_t src[6] = { our_addr[0], our_addr[1], our_addr[2], our_addr[3], OUR_PORT >> 8,
+						 OUR_PORT & 0xff };
+			struct message_handshake_cookie reply;
+
+			if (cookie_validate(&p->checker, msg, len, src, sizeof(src), true, mg_now_ns()) !=
+			    COOKIE_VALID_MAC_WITH_COOKIE) {
+				cookie_create_reply(&p->checker, &reply, msg, len,
+						    ((const struct message_handshake_initiation *)msg)->sender_index,
+						    src, sizeof(src), mg_now_ns());
+				p->cookies_sent++;
+				peer_send(p, &reply, sizeof(reply));
+				return;
+			}
+			p->mac2_ok++;
+		}
 		handshake_init(&p->hs, &p->id, our_public, NULL);
 		if (handshake_consume_initiation((const void *)msg, &p->id, lookup_meshgate, p, mg_now_ns(), &hs))
 			return;
@@ -539,6 +562,40 @@ static void cookies(void)
 	CHECK(exchange(p, AF_INET, 100, 9), "and the session carries data (after %u junk messages)", filled);
 }
 
+static uint64_t stat_total(size_t offset)
+{
+	uint64_t n = 0;
+
+	for (unsigned int l = 0; l < RTE_MAX_LCORE; l++)
+		n += *(const uint64_t *)((const uint8_t *)&mg_stats[l] + offset);
+	return n;
+}
+
+static void cookies_from_peer(void)
+{
+	uint64_t rx = stat_total(offsetof(struct mg_lcore_stats, cookie_replies_rx)),
+		 mac2 = stat_total(offsetof(struct mg_lcore_stats, cookie_mac2_sent));
+	uint32_t old = P.cur.local_index;
+	unsigned int inits = P.initiations;
+
+	P.under_load = true;
+	/* Past REKEY_AFTER_TIME, meshgate (P's initiator) starts a handshake on its next send. */
+	mg_clock_skip(S(121));
+	CHECK(exchange(&P, AF_INET, 120, 20), "data still flows under the old keypair");
+	settle(50);
+	CHECK(P.initiations == inits + 1 && P.cookies_sent == 1, "P answered meshgate's initiation with a cookie (%u, %u)",
+	      P.initiations - inits, P.cookies_sent);
+	CHECK(stat_total(offsetof(struct mg_lcore_stats, cookie_replies_rx)) == rx + 1, "counted as cookie_replies_rx");
+	/* The retry, REKEY_TIMEOUT (5 s, plus jitter) later, carries mac2. */
+	mg_clock_skip(S(6));
+	settle(50);
+	CHECK(P.mac2_ok == 1 && stat_total(offsetof(struct mg_lcore_stats, cookie_mac2_sent)) == mac2 + 1,
+	      "meshgate's retry had a mac2 from the cookie, which P accepted (%u), counted as cookie_mac2_sent",
+	      P.mac2_ok);
+	CHECK(exchange(&P, AF_INET, 120, 22) && P.cur.local_index != old, "and the new session carries data");
+	P.under_load = false;
+}
+
 static void uapi_remove(void)
 {
 	char hex[65], req[160], ans[256] = "";
@@ -610,6 +667,7 @@ static void add_peer(struct devconf *c, struct tpeer *p, bool endpoint)
 	x25519_generate(priv, (uint8_t[32]){ 0 });
 	handshake_identity_set(&p->id, priv);
 	cookie_maker_init(&p->cookie, our_public);
+	cookie_checker_init(&p->checker, p->id.static_public);
 	memcpy(d->public_key, p->id.static_public, 32);
 	if (endpoint) {
 		d->has_endpoint = true;
@@ -705,6 +763,7 @@ int main(void)
 	rekey();
 	roaming();
 	cookies();
+	cookies_from_peer();
 	uapi_remove();
 	teardown();
 	rte_eal_cleanup();
