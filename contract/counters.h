@@ -45,6 +45,19 @@
 	X(FRAG_FAILED, "frag_failed")               /* larger than the WAN MTU, not fragmented */ \
 	X(WAN_TX_FULL, "wan_tx_full")               /* the WAN port did not take it */          \
 	X(WAN_DOWN, "wan_down")                     /* the WAN link was down */                 \
+	/* the flow stage (either path) */                                                      \
+	X(POLICY, "policy_drop")                    /* the policy refused its flow */           \
+	X(FLOW_INVALID, "flow_invalid")             /* unparseable for the flow table, or an ICMP error about no flow */ \
+	/* gateway mode: the LAN port */                                                        \
+	X(LAN_NOT_IP, "lan_not_ip")                 /* not IPv4/IPv6/ARP */                     \
+	X(LAN_BAD_IP, "lan_bad_ip")                 /* malformed IP header, bad IPv4 checksum */ \
+	X(LAN_TO_US, "lan_to_us")                   /* for our LAN address, not ARP/ND: not served */ \
+	X(LAN_NOT_ROUTED, "lan_not_routed")         /* multicast, broadcast, link-local: not forwarded */ \
+	X(TTL_EXCEEDED, "ttl_exceeded")             /* TTL / hop limit ran out (either way) */  \
+	X(LAN_NO_ROUTE, "lan_no_route")             /* from the mesh, to no LAN prefix or route */ \
+	X(LAN_UNRESOLVED, "lan_unresolved")         /* next hop never answered ARP/ND, or too many waited */ \
+	X(LAN_RING_FULL, "lan_ring_full")           /* control thread behind: ARP/ND or a waiting packet */ \
+	X(LAN_TX_FULL, "lan_tx_full")               /* the LAN port did not take it */          \
 	/* control thread */                                                                    \
 	X(HS_INVALID_MAC, "hs_invalid_mac")         /* mac1 wrong */                            \
 	X(HS_RATELIMITED, "hs_ratelimited")         /* per-source limit under load */           \

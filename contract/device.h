@@ -18,8 +18,10 @@
 #ifndef MG_DEVICE_H
 #define MG_DEVICE_H
 
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <rte_atomic.h>
 #include <rte_common.h>
@@ -137,11 +139,84 @@ struct mg_wan_addr {
 #define MG_MAX_WAN_ADDRS 8
 
 struct mg_inner_ops; /* dataplane/inner.h: the inner side's burst I/O */
+struct flow_table;   /* lib/flow.h */
+struct policy;       /* lib/policy.h */
+
+/*
+ * The packet filter as workers see it: a compiled policy (lib/policy.h), its generation, and a hit
+ * counter per rule (the last one: the default) for each worker, written by that worker only.
+ * Immutable but for the counters; replaced as a whole (a reload), the old one freed after a grace
+ * period. A flow remembers the generation that judged it: under a new one, its next packet is
+ * judged again, so a change takes effect at once and keeps what the new policy still accepts.
+ */
+struct mg_filter {
+	struct policy *policy;
+	uint32_t gen;                      /* 1, 2, ... (never 0: a new flow's verdict is 0) */
+	uint32_t n_counters;               /* policy_rule_count() + 1 */
+	uint64_t *hits[MG_MAX_WORKERS];
+};
+
+/*
+ * Gateway mode's LAN side. Routes: the LAN prefixes (on link) and inner.routes, in an allowed-IPs
+ * table whose values are these. Immutable once published.
+ */
+struct mg_lan_route {
+	int family;
+	bool on_link;                      /* next hop: the destination itself */
+	uint8_t via[16];
+};
+
+/*
+ * The LAN neighbours as workers see them: an open-addressing snapshot (linear probing, at most half
+ * full), rebuilt and republished by the control thread whenever an entry is learned or moves, freed
+ * after a grace period. Workers only read it, but for `used`, which they set when it is clear (the
+ * control thread clears it each second and re-probes used entries gone stale, as Linux probes a
+ * neighbour only while traffic goes to it).
+ */
+struct mg_lan_neigh {
+	uint8_t family;                    /* 0: empty slot */
+	uint8_t used;                      /* worker-written (relaxed) */
+	struct rte_ether_addr mac;
+	uint8_t addr[16];
+};
+
+struct mg_lan_neighs {
+	uint32_t mask;                     /* slots - 1 (a power of two) */
+	struct mg_lan_neigh slot[];
+};
+
+static inline uint32_t mg_lan_neigh_hash(int family, const uint8_t *addr)
+{
+	uint32_t h = (uint32_t)family * 0x9e3779b1u;
+
+	for (unsigned int i = 0; i < (family == AF_INET ? 4u : 16u); i += 4) {
+		uint32_t w;
+
+		memcpy(&w, addr + i, 4);
+		h = (h ^ w) * 0x85ebca6bu;
+		h ^= h >> 13;
+	}
+	return h;
+}
+
+struct mg_lan {
+	uint16_t port;
+	struct rte_ether_addr mac;
+	struct mg_wan_addr addrs[MG_MAX_WAN_ADDRS]; /* ours on the LAN, with their prefixes */
+	unsigned int n_addrs;
+	struct rte_ring *to_neigh;         /* mbufs: ARP and ND from the LAN (MP/SC) */
+	struct rte_ring *unresolved;       /* mbufs: IP packets whose next hop has no MAC yet (MP/SC) */
+	struct rte_ring *tx;               /* mbufs the control thread sends on the LAN (SP/MC) */
+	/* Published by the control thread (acquire/release). */
+	struct allowedips routes;          /* -> struct mg_lan_route */
+	struct mg_lan_neighs *neighs;
+};
 
 struct mg_device {
 	/* Immutable after start. */
 	uint16_t wan_port, inner_port;     /* inner_port: with mg_inner_ethdev only */
 	const struct mg_inner_ops *inner;
+	struct mg_lan *lan;                /* gateway mode (mg_inner_lan); NULL in host mode */
 	unsigned int n_workers;
 	uint16_t inner_mtu;
 	uint16_t wan_mtu;                  /* IP packets larger than this leave fragmented */
@@ -160,12 +235,23 @@ struct mg_device {
 	struct rte_ring *ctrl_tx;          /* mbufs the control thread wants sent on the WAN (SP/MC) */
 	struct rte_ring *events;           /* struct mg_event by value (MP/SC) */
 	struct rte_ring *flush;            /* ids of peers whose staged packets can go now (SP/MC) */
+	struct rte_ring *icmp_req;         /* mbufs: packets an ICMP error is owed for, the request in
+					    * hash.usr (mg_icmp_request) (MP/SC; the control thread
+					    * enqueues too, on its own lcore) */
+	struct rte_ring *to_mesh;          /* mbufs: inner packets the control thread originates for
+					    * the mesh (ICMP errors): workers encrypt them (SP/MC) */
+	struct rte_ring *to_inner;         /* mbufs: likewise for the inner side (host mode's TUN) (SP/MC) */
 	struct rte_rcu_qsbr *rcu;
 	unsigned int staged_max;           /* mbufs all staging rings together may hold */
 	uint32_t staged;                   /* mbufs in staging rings now (atomic, any thread) */
 
+	uint32_t flow_max;                 /* flows per worker table; 0: no flow stage */
+	struct flow_table *flow_tables[MG_MAX_WORKERS]; /* each worker's own (set by worker_init);
+							  * the control thread reads counters only */
+
 	/* Published by the control thread (acquire/release). */
 	uint16_t listen_port;              /* host order */
+	struct mg_filter *filter;          /* NULL: flows tracked (if flow_max), everything accepted */
 	struct allowedips *allowedips;
 	struct mg_peer *peers[MG_MAX_PEERS];
 	struct mg_index_slot index[MG_INDEX_SLOTS];
@@ -177,6 +263,21 @@ struct mg_device {
 };
 
 extern struct mg_device mg_dev;
+
+/* An ICMP error request, in the offending packet's hash.usr: the kind (lib/icmperr.h), which way the
+ * error goes (to the mesh: the packet came from a peer; else back to the inner side) and the MTU
+ * for "too big". */
+static inline void mg_icmp_request(struct rte_mbuf *m, unsigned int kind, bool to_mesh, uint16_t mtu)
+{
+	m->hash.usr = (kind & 0x7f) | (uint32_t)to_mesh << 7 | (uint32_t)mtu << 16;
+}
+
+static inline void mg_icmp_request_get(const struct rte_mbuf *m, unsigned int *kind, bool *to_mesh, uint16_t *mtu)
+{
+	*kind = m->hash.usr & 0x7f;
+	*to_mesh = (m->hash.usr >> 7) & 1;
+	*mtu = (uint16_t)(m->hash.usr >> 16);
+}
 
 /* Bytes of data per peer id, per worker: written by that worker only, summed by the control thread
  * against the baseline it took when the peer was created (never reset). */

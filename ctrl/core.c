@@ -81,6 +81,14 @@ void core_tx(struct rte_mbuf *m)
 	}
 }
 
+void core_lan_tx(struct rte_mbuf *m)
+{
+	if (rte_ring_enqueue(mg_dev.lan->tx, m) != 0) {
+		mg_drop(MG_DROP_LAN_TX_FULL, 1);
+		rte_pktmbuf_free(m);
+	}
+}
+
 int core_init(void)
 {
 	static struct allowedips table;

@@ -7,8 +7,8 @@
  * happens there from the rings and the peers' worker-written fields, and changes what workers see
  * only by publishing complete objects (contract/device.h has the rules).
  *
- * ctrl/ is layered, bottom up (scripts/check-layers.py checks it): core; neigh, health; peers; hs;
- * apply, stats; uapi_server; loop. A file calls only into the layers below it.
+ * ctrl/ is layered, bottom up (scripts/check-layers.py checks it): core; neigh, health; peers, lan,
+ * filter; hs, icmp; apply, stats; uapi_server; loop. A file calls only into the layers below it.
  */
 #ifndef MG_CORE_H
 #define MG_CORE_H
@@ -35,8 +35,11 @@ struct ctrl {
 	/* What happened, for the counters file (stats.c). */
 	uint64_t initiations_sent, responses_sent, sessions, handshakes_given_up;
 	uint64_t wan_link_changes;
+	uint64_t icmp_errors_sent;
 	bool wan_up;
 	bool inner_gone; /* the inner TUN was deleted: stopping (main's exit status says so) */
+	const char *config_path;          /* for a reload of the policy (SIGHUP) */
+	volatile int reload;              /* set by the SIGHUP handler */
 };
 
 extern struct ctrl ctrl;
@@ -46,6 +49,8 @@ int core_init(void);
 void core_fini(void);
 /* Queue a frame for a worker to send on the WAN; frees it (counted) when the ring is full. */
 void core_tx(struct rte_mbuf *m);
+/* The same for the LAN port (gateway mode). */
+void core_lan_tx(struct rte_mbuf *m);
 /* Free ptr with fn after an RCU grace period (workers may still hold it). */
 void core_defer_free(void *ptr, void (*fn)(void *));
 /* Free what has passed its grace period (each turn of the loop). */

@@ -40,8 +40,10 @@ void health_init(const char *inner)
 
 	if (rte_eth_dev_info_get(mg_dev.wan_port, &info) == 0)
 		wan_ifindex = info.if_index;
-	snprintf(inner_name, sizeof(inner_name), "%s", inner);
-	inner_ifindex = ifstate_index(inner_name);
+	if (inner) {
+		snprintf(inner_name, sizeof(inner_name), "%s", inner);
+		inner_ifindex = ifstate_index(inner_name);
+	}
 	ctrl.wan_up = wan_link_up();
 	__atomic_store_n(&mg_dev.wan_down, !ctrl.wan_up, __ATOMIC_RELAXED);
 	started = true;

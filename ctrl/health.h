@@ -4,6 +4,7 @@
 #ifndef MG_HEALTH_H
 #define MG_HEALTH_H
 
+/* inner: the TUN's name; NULL in gateway mode (the LAN port is a DPDK device). */
 void health_init(const char *inner);
 void health_check(void);
 void health_fini(void);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The control thread's loop, the top of ctrl/ (core.h lists the layers). Each turn: ARP and ND
- * frames, then handshake frames from the workers; worker events; endpoints through a neighbour that
+ * frames, then handshake frames from the workers; worker events; in gateway mode the LAN side; endpoints through a neighbour that
  * moved; the timers of every peer; objects whose RCU grace period has ended; and the UAPI socket,
  * whose poll() is also where the loop sleeps when there is nothing else to do.
  */
@@ -19,9 +19,12 @@
 #include "apply.h"
 #include "core.h"
 #include "counters.h"
+#include "filter.h"
 #include "health.h"
 #include "hs.h"
+#include "icmp.h"
 #include "keyenc.h"
+#include "lan.h"
 #include "loop.h"
 #include "neigh.h"
 #include "peers.h"
@@ -33,7 +36,7 @@
 #define CTRL_BATCH 64        /* frames per turn, so the UAPI socket stays responsive under a flood */
 #define RATELIMIT_GC_NS (1000 * NS_PER_MS)
 
-int loop_init(const struct mg_config *cfg)
+int loop_init(struct mg_config *cfg)
 {
 	int ret;
 
@@ -43,8 +46,19 @@ int loop_init(const struct mg_config *cfg)
 		ret = apply_devconf(&cfg->wg);
 	if (ret)
 		return ret;
+	if (mg_dev.lan) {
+		ret = lan_init(cfg);
+		if (ret)
+			return ret;
+	}
+	if (cfg->policy) {
+		ret = filter_publish(cfg->policy);
+		cfg->policy = NULL; /* the filter's now (or freed) */
+		if (ret)
+			return ret;
+	}
 	stats_init(cfg->interface);
-	health_init(cfg->inner.name);
+	health_init(cfg->inner.device ? NULL : cfg->inner.name);
 	return uapi_server_open(cfg->interface);
 }
 
@@ -198,6 +212,9 @@ unsigned int loop_turn(uint64_t now)
 
 	ctrl.now_ns = now;
 	work = drain_neigh() + drain_frames() + drain_events();
+	if (mg_dev.lan)
+		work += lan_turn();
+	work += icmp_turn();
 	if (neigh_changes() != neigh_seen) {
 		/* An answer, a gratuitous ARP, a peer's new MAC: rebuild what goes through it now. */
 		neigh_seen = neigh_changes();
@@ -208,6 +225,11 @@ unsigned int loop_turn(uint64_t now)
 		for (unsigned int i = 0; i < MG_MAX_PEERS; i++)
 			if (mg_dev.peers[i])
 				tick_peer(mg_dev.peers[i]);
+	}
+	if (ctrl.reload) {
+		ctrl.reload = 0;
+		if (ctrl.config_path)
+			filter_reload(ctrl.config_path);
 	}
 	if (ctrl.now_ns >= next_gc) {
 		next_gc = ctrl.now_ns + RATELIMIT_GC_NS;
@@ -239,5 +261,8 @@ void loop_fini(void)
 	for (unsigned int i = 0; i < MG_MAX_PEERS; i++)
 		if (mg_dev.peers[i])
 			peers_remove(mg_dev.peers[i]);
+	if (mg_dev.lan)
+		lan_fini();
+	filter_fini();
 	core_fini();
 }

@@ -12,9 +12,10 @@
 #include "config.h"
 #include "events.h"
 
-/* Everything from the configuration: the core, the peers, the counters file, health checks and
- * the UAPI socket. 0 or -errno. */
-int loop_init(const struct mg_config *cfg);
+/* Everything from the configuration: the core, the peers, gateway mode's LAN side, the policy
+ * (taken from cfg->policy, which is left NULL), the counters file, health checks and the UAPI
+ * socket. 0 or -errno. */
+int loop_init(struct mg_config *cfg);
 /* Until mg_dev.quit. */
 void loop_run(void);
 /* One turn at protocol time now (the in-process tests' clock); how much work it found. */

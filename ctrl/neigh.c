@@ -28,7 +28,8 @@
 #include "neigh.h"
 #include "packet.h"
 
-#define NEIGH_MAX 256
+#define NEIGH_MAX 256                                 /* WAN: next hops of peers' endpoints */
+#define NEIGH_LAN_MAX 1024                            /* LAN: hosts behind a gateway */
 #define NEIGH_REACHABLE_NS (30ULL * 1000000000ULL)   /* Linux's base_reachable_time */
 #define NEIGH_PROBE_INTERVAL_NS (1000000000ULL)      /* at most one request a second per address */
 #define NEIGH_UCAST_PROBES 3                          /* then broadcast, as Linux's ucast_probes */
@@ -48,12 +49,25 @@ struct neigh {
 	uint64_t probed_ns;
 };
 
-static struct neigh table[NEIGH_MAX];
-static uint64_t changes; /* entries resolved or moved: the loop rebuilds endpoints through them */
-static struct {
-	bool set;
-	uint8_t addr[16];
-} gateway[2]; /* [0] IPv4, [1] IPv6 */
+/* One port's neighbours: the WAN's, and in gateway mode the LAN's. */
+struct nport {
+	struct neigh *table;
+	unsigned int max;
+	uint64_t changes; /* entries resolved or moved: the loop rebuilds what goes through them */
+	struct {
+		bool set;
+		uint8_t addr[16];
+	} gateway[2]; /* [0] IPv4, [1] IPv6 */
+	const struct mg_wan_addr *addrs;
+	const unsigned int *n_addrs;
+	const struct rte_ether_addr *mac;
+	void (*tx)(struct rte_mbuf *m);
+};
+
+static struct neigh wan_table[NEIGH_MAX], lan_table[NEIGH_LAN_MAX];
+static struct nport wan = { .table = wan_table, .max = NEIGH_MAX, .addrs = mg_dev.wan_addrs,
+			    .n_addrs = &mg_dev.n_wan_addrs, .mac = &mg_dev.wan_mac, .tx = core_tx };
+static struct nport lan = { .table = lan_table, .max = NEIGH_LAN_MAX, .tx = core_lan_tx };
 
 static size_t alen(int family)
 {
@@ -62,16 +76,23 @@ static size_t alen(int family)
 
 void neigh_set_gateway(int family, const uint8_t *addr)
 {
-	gateway[family == AF_INET6].set = true;
-	memcpy(gateway[family == AF_INET6].addr, addr, alen(family));
+	wan.gateway[family == AF_INET6].set = true;
+	memcpy(wan.gateway[family == AF_INET6].addr, addr, alen(family));
 }
 
-static struct neigh *find(int family, const uint8_t *addr, bool create)
+void neigh_lan_init(void)
 {
-	struct neigh *oldest = &table[0];
+	lan.addrs = mg_dev.lan->addrs;
+	lan.n_addrs = &mg_dev.lan->n_addrs;
+	lan.mac = &mg_dev.lan->mac;
+}
 
-	for (unsigned int i = 0; i < NEIGH_MAX; i++) {
-		struct neigh *n = &table[i];
+static struct neigh *find(struct nport *p, int family, const uint8_t *addr, bool create)
+{
+	struct neigh *oldest = &p->table[0];
+
+	for (unsigned int i = 0; i < p->max; i++) {
+		struct neigh *n = &p->table[i];
 
 		if (n->family == family && memcmp(n->addr, addr, alen(family)) == 0)
 			return n;
@@ -90,9 +111,10 @@ static struct neigh *find(int family, const uint8_t *addr, bool create)
  * addr is at mac (an ARP or ND message from it, or an authenticated packet from an on-link peer).
  * Endpoints through it are rebuilt when that is news: a new entry resolved, or another MAC.
  */
-static void learn(int family, const uint8_t *addr, const struct rte_ether_addr *mac, bool create)
+static void learn(struct nport *p, int family, const uint8_t *addr, const struct rte_ether_addr *mac,
+		  bool create)
 {
-	struct neigh *n = find(family, addr, create);
+	struct neigh *n = find(p, family, addr, create);
 	bool news;
 
 	if (!n || rte_is_zero_ether_addr(mac) || rte_is_multicast_ether_addr(mac))
@@ -102,23 +124,28 @@ static void learn(int family, const uint8_t *addr, const struct rte_ether_addr *
 	n->resolved = true;
 	n->confirmed_ns = ctrl.now_ns;
 	n->probes = 0;
-	changes += news;
+	p->changes += news;
 }
 
 uint64_t neigh_changes(void)
 {
-	return changes;
+	return wan.changes;
+}
+
+uint64_t neigh_lan_changes(void)
+{
+	return lan.changes;
 }
 
 void neigh_learn(int family, const uint8_t *addr, const struct rte_ether_addr *mac)
 {
-	learn(family, addr, mac, true);
+	learn(&wan, family, addr, mac, true);
 }
 
-static const struct mg_wan_addr *our_addr(int family, const uint8_t *addr)
+static const struct mg_wan_addr *our_addr(const struct nport *p, int family, const uint8_t *addr)
 {
-	for (unsigned int i = 0; i < mg_dev.n_wan_addrs; i++) {
-		const struct mg_wan_addr *a = &mg_dev.wan_addrs[i];
+	for (unsigned int i = 0; i < *p->n_addrs; i++) {
+		const struct mg_wan_addr *a = &p->addrs[i];
 
 		if (a->family == family && (!addr || memcmp(a->addr, addr, alen(family)) == 0))
 			return a;
@@ -143,15 +170,20 @@ bool neigh_on_link(int family, const uint8_t *addr)
 	return false;
 }
 
-const uint8_t *neigh_source_addr(int family, const uint8_t *dst)
+static const uint8_t *source_addr(const struct nport *p, int family, const uint8_t *dst)
 {
-	const struct mg_wan_addr *a = our_addr(family, NULL);
+	const struct mg_wan_addr *a = our_addr(p, family, NULL);
 
 	/* One of ours on the destination's link, as a routing table's connected route would pick. */
-	for (unsigned int i = 0; dst && i < mg_dev.n_wan_addrs; i++)
-		if (in_prefix(&mg_dev.wan_addrs[i], family, dst))
-			return mg_dev.wan_addrs[i].addr;
+	for (unsigned int i = 0; dst && i < *p->n_addrs; i++)
+		if (in_prefix(&p->addrs[i], family, dst))
+			return p->addrs[i].addr;
 	return a ? a->addr : NULL;
+}
+
+const uint8_t *neigh_source_addr(int family, const uint8_t *dst)
+{
+	return source_addr(&wan, family, dst);
 }
 
 bool neigh_next_hop(int family, const uint8_t *dst, uint8_t hop[16])
@@ -161,13 +193,14 @@ bool neigh_next_hop(int family, const uint8_t *dst, uint8_t hop[16])
 		memcpy(hop, dst, alen(family));
 		return true;
 	}
-	if (!gateway[family == AF_INET6].set)
+	if (!wan.gateway[family == AF_INET6].set)
 		return false;
-	memcpy(hop, gateway[family == AF_INET6].addr, alen(family));
+	memcpy(hop, wan.gateway[family == AF_INET6].addr, alen(family));
 	return true;
 }
 
-static struct rte_mbuf *frame(const struct rte_ether_addr *dst, uint16_t type, uint16_t len, void **l3)
+static struct rte_mbuf *frame(const struct nport *p, const struct rte_ether_addr *dst, uint16_t type,
+			      uint16_t len, void **l3)
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(mg_dev.pool);
 	struct rte_ether_hdr *eth;
@@ -180,17 +213,17 @@ static struct rte_mbuf *frame(const struct rte_ether_addr *dst, uint16_t type, u
 		return NULL;
 	}
 	eth->dst_addr = *dst;
-	eth->src_addr = mg_dev.wan_mac;
+	eth->src_addr = *p->mac;
 	eth->ether_type = rte_cpu_to_be_16(type);
 	*l3 = eth + 1;
 	return m;
 }
 
-static void arp_send(uint16_t op, const struct rte_ether_addr *dst_mac, const uint8_t *sip,
-		     const struct rte_ether_addr *tha, const uint8_t *tip)
+static void arp_send(const struct nport *p, uint16_t op, const struct rte_ether_addr *dst_mac,
+		     const uint8_t *sip, const struct rte_ether_addr *tha, const uint8_t *tip)
 {
 	struct rte_arp_hdr *arp;
-	struct rte_mbuf *m = frame(dst_mac, RTE_ETHER_TYPE_ARP, sizeof(*arp), (void **)&arp);
+	struct rte_mbuf *m = frame(p, dst_mac, RTE_ETHER_TYPE_ARP, sizeof(*arp), (void **)&arp);
 
 	if (!m)
 		return;
@@ -199,14 +232,14 @@ static void arp_send(uint16_t op, const struct rte_ether_addr *dst_mac, const ui
 	arp->arp_hlen = RTE_ETHER_ADDR_LEN;
 	arp->arp_plen = 4;
 	arp->arp_opcode = rte_cpu_to_be_16(op);
-	arp->arp_data.arp_sha = mg_dev.wan_mac;
+	arp->arp_data.arp_sha = *p->mac;
 	memcpy(&arp->arp_data.arp_sip, sip, 4);
 	arp->arp_data.arp_tha = *tha;
 	memcpy(&arp->arp_data.arp_tip, tip, 4);
-	core_tx(m);
+	p->tx(m);
 }
 
-static void arp_input(struct rte_mbuf *m)
+static void arp_input(struct nport *p, struct rte_mbuf *m)
 {
 	const struct rte_arp_hdr *arp = rte_pktmbuf_mtod_offset(m, const struct rte_arp_hdr *, RTE_ETHER_HDR_LEN);
 	const uint8_t *sip = (const uint8_t *)&arp->arp_data.arp_sip, *tip = (const uint8_t *)&arp->arp_data.arp_tip;
@@ -217,20 +250,20 @@ static void arp_input(struct rte_mbuf *m)
 	    arp->arp_protocol != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) ||
 	    arp->arp_hlen != RTE_ETHER_ADDR_LEN || arp->arp_plen != 4)
 		return;
-	for_us = our_addr(AF_INET, tip) != NULL;
+	for_us = our_addr(p, AF_INET, tip) != NULL;
 	/* RFC 826: update an entry we have; add one only when the request is for us. */
-	learn(AF_INET, sip, &arp->arp_data.arp_sha, for_us);
+	learn(p, AF_INET, sip, &arp->arp_data.arp_sha, for_us);
 	if (for_us && arp->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REQUEST))
-		arp_send(RTE_ARP_OP_REPLY, &arp->arp_data.arp_sha, tip, &arp->arp_data.arp_sha, sip);
+		arp_send(p, RTE_ARP_OP_REPLY, &arp->arp_data.arp_sha, tip, &arp->arp_data.arp_sha, sip);
 }
 
 /* ICMPv6 neighbour solicitation or advertisement for target, with our link-layer address. */
-static void nd_send(uint8_t type, const struct rte_ether_addr *dst_mac, const uint8_t *dst,
-		    const uint8_t *src, const uint8_t *target)
+static void nd_send(const struct nport *p, uint8_t type, const struct rte_ether_addr *dst_mac,
+		    const uint8_t *dst, const uint8_t *src, const uint8_t *target)
 {
 	const uint16_t icmp_len = 4 + 4 + 16 + 8;
 	struct rte_ipv6_hdr *ip;
-	struct rte_mbuf *m = frame(dst_mac, RTE_ETHER_TYPE_IPV6, sizeof(*ip) + icmp_len, (void **)&ip);
+	struct rte_mbuf *m = frame(p, dst_mac, RTE_ETHER_TYPE_IPV6, sizeof(*ip) + icmp_len, (void **)&ip);
 	uint8_t *icmp;
 
 	if (!m)
@@ -249,9 +282,9 @@ static void nd_send(uint8_t type, const struct rte_ether_addr *dst_mac, const ui
 	memcpy(icmp + 8, target, 16);
 	icmp[24] = type == ND_NEIGHBOR_ADVERT ? ND_OPT_TARGET_LINKADDR : ND_OPT_SOURCE_LINKADDR;
 	icmp[25] = 1; /* length in units of 8 bytes */
-	memcpy(icmp + 26, &mg_dev.wan_mac, RTE_ETHER_ADDR_LEN);
+	memcpy(icmp + 26, p->mac, RTE_ETHER_ADDR_LEN);
 	*(uint16_t *)(icmp + 2) = rte_ipv6_udptcp_cksum(ip, icmp);
-	core_tx(m);
+	p->tx(m);
 }
 
 /* The link-layer address option of an ND message, or NULL. */
@@ -265,7 +298,7 @@ static const struct rte_ether_addr *nd_lladdr(const uint8_t *opt, const uint8_t 
 	return NULL;
 }
 
-static void nd_input(struct rte_mbuf *m)
+static void nd_input(struct nport *p, struct rte_mbuf *m)
 {
 	const struct rte_ipv6_hdr *ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv6_hdr *, RTE_ETHER_HDR_LEN);
 	const uint8_t *icmp = (const uint8_t *)(ip + 1), *target = icmp + 8;
@@ -277,43 +310,53 @@ static void nd_input(struct rte_mbuf *m)
 	if (ip->hop_limits != 255 || end - icmp < 24 ||
 	    rte_pktmbuf_data_len(m) < (size_t)(end - rte_pktmbuf_mtod(m, const uint8_t *)))
 		return;
-	if (icmp[0] == ND_NEIGHBOR_SOLICIT && our_addr(AF_INET6, target)) {
+	if (icmp[0] == ND_NEIGHBOR_SOLICIT && our_addr(p, AF_INET6, target)) {
 		ll = nd_lladdr(icmp + 24, end, ND_OPT_SOURCE_LINKADDR);
 		if (memcmp(ip->src_addr, unspecified, 16) == 0) {
 			/* Duplicate address detection by someone else: answer to all nodes. */
 			static const uint8_t all_nodes[16] = { 0xff, 2, [15] = 1 };
 			const struct rte_ether_addr mc = { { 0x33, 0x33, 0, 0, 0, 1 } };
 
-			nd_send(ND_NEIGHBOR_ADVERT, &mc, all_nodes, target, target);
+			nd_send(p, ND_NEIGHBOR_ADVERT, &mc, all_nodes, target, target);
 			return;
 		}
 		if (ll)
-			learn(AF_INET6, ip->src_addr, ll, true);
-		nd_send(ND_NEIGHBOR_ADVERT, ll ? ll : &rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->src_addr,
+			learn(p, AF_INET6, ip->src_addr, ll, true);
+		nd_send(p, ND_NEIGHBOR_ADVERT, ll ? ll : &rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->src_addr,
 			ip->src_addr, target, target);
 	} else if (icmp[0] == ND_NEIGHBOR_ADVERT) {
 		ll = nd_lladdr(icmp + 24, end, ND_OPT_TARGET_LINKADDR);
-		learn(AF_INET6, target, ll ? ll : &rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->src_addr, false);
+		learn(p, AF_INET6, target, ll ? ll : &rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->src_addr, false);
 	}
 }
 
-void neigh_input(struct rte_mbuf *m)
+static void input(struct nport *p, struct rte_mbuf *m)
 {
 	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 
 	if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP))
-		arp_input(m);
+		arp_input(p, m);
 	else
-		nd_input(m);
+		nd_input(p, m);
 	rte_pktmbuf_free(m);
 }
 
+void neigh_input(struct rte_mbuf *m)
+{
+	input(&wan, m);
+}
+
+void neigh_lan_input(struct rte_mbuf *m)
+{
+	input(&lan, m);
+}
+
 /* A request for n's address: to its known MAC while unicast probes are left, else to everyone. */
-static void probe(struct neigh *n)
+static void probe(const struct nport *p, struct neigh *n)
 {
 	static const struct rte_ether_addr bcast = { { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff } };
 	static const struct rte_ether_addr zero;
-	const uint8_t *src = neigh_source_addr(n->family, n->addr);
+	const uint8_t *src = source_addr(p, n->family, n->addr);
 	bool unicast = n->resolved && n->probes < NEIGH_UCAST_PROBES;
 
 	if (!src || ctrl.now_ns - n->probed_ns < NEIGH_PROBE_INTERVAL_NS)
@@ -321,28 +364,46 @@ static void probe(struct neigh *n)
 	n->probed_ns = ctrl.now_ns;
 	n->probes += unicast;
 	if (n->family == AF_INET) {
-		arp_send(RTE_ARP_OP_REQUEST, unicast ? &n->mac : &bcast, src, &zero, n->addr);
+		arp_send(p, RTE_ARP_OP_REQUEST, unicast ? &n->mac : &bcast, src, &zero, n->addr);
 	} else {
 		/* Solicited-node multicast address ff02::1:ffXX:XXXX and its MAC 33:33:ff:XX:XX:XX. */
 		uint8_t snm[16] = { 0xff, 2, [11] = 1, [12] = 0xff, n->addr[13], n->addr[14], n->addr[15] };
 		struct rte_ether_addr mc = { { 0x33, 0x33, 0xff, n->addr[13], n->addr[14], n->addr[15] } };
 
 		if (unicast)
-			nd_send(ND_NEIGHBOR_SOLICIT, &n->mac, n->addr, src, n->addr);
+			nd_send(p, ND_NEIGHBOR_SOLICIT, &n->mac, n->addr, src, n->addr);
 		else
-			nd_send(ND_NEIGHBOR_SOLICIT, &mc, snm, src, n->addr);
+			nd_send(p, ND_NEIGHBOR_SOLICIT, &mc, snm, src, n->addr);
 	}
+}
+
+static bool lookup(struct nport *p, int family, const uint8_t *hop, struct rte_ether_addr *mac)
+{
+	struct neigh *n = find(p, family, hop, true);
+
+	if (!n->resolved || ctrl.now_ns - n->confirmed_ns > NEIGH_REACHABLE_NS)
+		probe(p, n);
+	if (n->resolved)
+		*mac = n->mac;
+	return n->resolved;
 }
 
 bool neigh_lookup(int family, const uint8_t *hop, struct rte_ether_addr *mac)
 {
-	struct neigh *n = find(family, hop, true);
+	return lookup(&wan, family, hop, mac);
+}
 
-	if (!n->resolved || ctrl.now_ns - n->confirmed_ns > NEIGH_REACHABLE_NS)
-		probe(n);
-	if (n->resolved)
-		*mac = n->mac;
-	return n->resolved;
+bool neigh_lan_lookup(int family, const uint8_t *hop, struct rte_ether_addr *mac)
+{
+	return lookup(&lan, family, hop, mac);
+}
+
+void neigh_lan_walk(void (*cb)(void *arg, int family, const uint8_t *addr, const struct rte_ether_addr *mac),
+		    void *arg)
+{
+	for (unsigned int i = 0; i < lan.max; i++)
+		if (lan.table[i].family && lan.table[i].resolved)
+			cb(arg, lan.table[i].family, lan.table[i].addr, &lan.table[i].mac);
 }
 
 struct rte_mbuf *neigh_udp_frame(const struct rte_ether_addr *dst_mac, const struct devconf_endpoint *dst,

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Neighbours on the WAN port (neigh.c): ARP and ND answered, next hops resolved and confirmed. */
+/* Neighbours on the WAN port, and in gateway mode the LAN port (neigh.c): ARP and ND answered,
+ * next hops resolved and confirmed. The functions without "lan" are the WAN port's. */
 #ifndef MG_NEIGH_H
 #define MG_NEIGH_H
 
@@ -32,5 +33,15 @@ const uint8_t *neigh_source_addr(int family, const uint8_t *dst);
  * for core_tx; NULL without mbufs. */
 struct rte_mbuf *neigh_udp_frame(const struct rte_ether_addr *dst_mac, const struct devconf_endpoint *dst,
 				 const uint8_t *src, const void *payload, uint16_t len);
+
+/* Gateway mode's LAN port (mg_dev.lan, set up before this is called): the same, on its own table,
+ * its frames out through core_lan_tx. */
+void neigh_lan_init(void);
+void neigh_lan_input(struct rte_mbuf *m);
+bool neigh_lan_lookup(int family, const uint8_t *hop, struct rte_ether_addr *mac);
+uint64_t neigh_lan_changes(void);
+/* Every resolved LAN neighbour, for the workers' snapshot. */
+void neigh_lan_walk(void (*cb)(void *arg, int family, const uint8_t *addr, const struct rte_ether_addr *mac),
+		    void *arg);
 
 #endif

@@ -19,6 +19,7 @@
 
 #include "core.h"
 #include "counters.h"
+#include "filter.h"
 #include "keyenc.h"
 #include "peers.h"
 #include "stats.h"
@@ -166,6 +167,9 @@ static void write_ctrl(FILE *f)
 		   "# HELP meshgate_wan_link_changes_total WAN link state changes seen.\n"
 		   "# TYPE meshgate_wan_link_changes_total counter\nmeshgate_wan_link_changes_total %" PRIu64 "\n",
 		ctrl.wan_up, ctrl.wan_link_changes);
+	fprintf(f, "# HELP meshgate_icmp_errors_sent_total ICMP/ICMPv6 errors sent about packets not forwarded.\n"
+		   "# TYPE meshgate_icmp_errors_sent_total counter\nmeshgate_icmp_errors_sent_total %" PRIu64 "\n",
+		ctrl.icmp_errors_sent);
 }
 
 void stats_write(void)
@@ -179,6 +183,7 @@ void stats_write(void)
 	write_packets(f);
 	write_peers(f);
 	write_ctrl(f);
+	filter_write_stats(f);
 	if (fclose(f) != 0) {
 		free(text);
 		return;

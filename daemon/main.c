@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * meshgate: start-up and shutdown. Reads the JSON config, starts DPDK's EAL with the config's
- * settings (or the command line's, before "--"), brings up the WAN port and the inner TUN, launches
+ * settings (or the command line's, before "--"), brings up the WAN port and the inner side (host
+ * mode's TUN, or gateway mode's LAN port), launches
  * one worker per remaining lcore and runs the control thread on the main lcore until SIGINT/SIGTERM.
  * The packet paths are in dataplane/, the control thread in ctrl/, the OS's part in host/.
  */
@@ -37,15 +38,21 @@ static void usage(FILE *out)
 		"       meshgate --self-check | --help | --version\n"
 		"\n"
 		"  --config FILE  run the gateway described by FILE (JSON: interface, private_key_file,\n"
-		"                 listen_port, eal, wan, inner, idle, peers; see README). EAL options come\n"
-		"                 from the file's \"eal\" list unless given on the command line before --.\n"
+		"                 listen_port, eal, wan, inner, idle, peers, flows, policy; see README). EAL\n"
+		"                 options come from the file's \"eal\" list unless given on the command line\n"
+		"                 before --.\n"
+		"                 inner.device \"tun\": host mode (a TUN for this host's own traffic); a DPDK\n"
+		"                 device: gateway mode, routing a LAN's subnets (inner.addresses,\n"
+		"                 inner.routes) through the mesh. \"policy\": a stateful packet filter\n"
+		"                 (first match wins, a default), with a flow table (\"flows\").\n"
 		"  --self-check   verify the crypto and the WireGuard handshake against published known\n"
 		"                 answers and across every AEAD backend this CPU supports; exit 0 if all pass\n"
 		"  --help         this text\n"
 		"  --version      print the version\n"
 		"\n"
 		"The interface is configured at run time with the standard wg tool (wg show, wg set, wg\n"
-		"setconf, wg syncconf) through /var/run/wireguard/<interface>.sock. SIGINT or SIGTERM stop it.\n"
+		"setconf, wg syncconf) through /var/run/wireguard/<interface>.sock. SIGINT or SIGTERM stop it;\n"
+		"SIGHUP reloads the file's \"policy\" block (the packet filter), leaving the rest.\n"
 		"Exit status: 0 stopped cleanly; 1 start-up failed; 2 bad command line; 3 stopped, but mbufs\n"
 		"were missing from the pool at exit (a leak, printed); 4 stopped because the inner interface\n"
 		"was deleted.\n"
@@ -57,6 +64,12 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	mg_dev.quit = true;
+}
+
+static void on_sighup(int sig)
+{
+	(void)sig;
+	ctrl.reload = 1;
 }
 
 static int self_check(void)
@@ -206,6 +219,8 @@ int main(int argc, char **argv)
 	rte_log_set_level(RTE_LOGTYPE_USER1, levels[cfg.log_level]);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_sighup);
+	ctrl.config_path = config_path;
 	mg_clock_init();
 	ret = port_setup(&cfg);
 	if (ret == 0)
@@ -213,8 +228,9 @@ int main(int argc, char **argv)
 	if (ret == 0)
 		ret = port_launch_workers();
 	if (ret == 0) {
-		printf("meshgate: %s up: WAN %s, inner %s, %u worker(s), %u peer(s), AEAD %s\n",
-		       cfg.interface, cfg.wan.device, cfg.inner.name, mg_dev.n_workers, ctrl.n_peers,
+		printf("meshgate: %s up: WAN %s, %s %s, %u worker(s), %u peer(s), AEAD %s\n",
+		       cfg.interface, cfg.wan.device, cfg.inner.device ? "LAN" : "inner",
+		       cfg.inner.device ? cfg.inner.device : cfg.inner.name, mg_dev.n_workers, ctrl.n_peers,
 		       aead_burst_backend_name(mg_workers[0].aead.backend));
 		fflush(stdout);
 		loop_run();

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Set-up of everything the paths use: the WAN port (one RX and one TX queue per worker), the inner
- * TUN (one queue per worker, tunport.c) as the kernel sees it, and the shared device state
+ * side -- host mode's TUN (one queue per worker, tunport.c) as the kernel sees it, or gateway mode's
+ * LAN port (one queue pair per worker, dataplane/lanport.c) -- and the shared device state
  * (device.c). Runs once, before any worker starts.
  */
 #include <errno.h>
@@ -35,6 +36,10 @@ int port_eal_vdev_args(const struct mg_config *cfg, char **argv, int argc, int m
 	if (is_vdev(cfg->wan.device) && argc + 2 <= max) {
 		argv[argc++] = "--vdev";
 		argv[argc++] = (char *)cfg->wan.device;
+	}
+	if (cfg->inner.device && is_vdev(cfg->inner.device) && argc + 2 <= max) {
+		argv[argc++] = "--vdev";
+		argv[argc++] = (char *)cfg->inner.device;
 	}
 	return argc;
 }
@@ -70,7 +75,19 @@ void port_offloads(const struct rte_eth_dev_info *info, unsigned int nq, struct 
 	mg_dev.wan_multi_seg = (conf->txmode.offloads & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) != 0;
 }
 
-static int start_port(uint16_t port, const char *what, unsigned int nq)
+/* The LAN port's: RSS over addresses and TCP and UDP ports, so one inner flow stays on one worker
+ * (in order) while flows spread; IPv4 header checksums checked on receive. Sends are one segment. */
+static void lan_offloads(const struct rte_eth_dev_info *info, unsigned int nq, struct rte_eth_conf *conf)
+{
+	if (nq > 1 && info->flow_type_rss_offloads) {
+		conf->rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf->rx_adv_conf.rss_conf.rss_hf = (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP) &
+						    info->flow_type_rss_offloads;
+	}
+	conf->rxmode.offloads |= info->rx_offload_capa & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;
+}
+
+static int start_port(uint16_t port, const char *what, unsigned int nq, bool wan)
 {
 	struct rte_eth_conf conf = { 0 };
 	struct rte_eth_dev_info info;
@@ -84,7 +101,10 @@ static int start_port(uint16_t port, const char *what, unsigned int nq)
 			RTE_MIN(info.max_rx_queues, info.max_tx_queues), nq);
 		return -EINVAL;
 	}
-	port_offloads(&info, nq, &conf);
+	if (wan)
+		port_offloads(&info, nq, &conf);
+	else
+		lan_offloads(&info, nq, &conf);
 	ret = rte_eth_dev_configure(port, (uint16_t)nq, (uint16_t)nq, &conf);
 	for (uint16_t q = 0; q < nq && !ret; q++) {
 		ret = rte_eth_rx_queue_setup(port, q, RX_DESC, rte_eth_dev_socket_id(port), NULL, mg_dev.pool);
@@ -157,9 +177,46 @@ static void copy_addresses(const struct mg_config *cfg)
 		neigh_set_gateway(AF_INET6, cfg->wan.gateway6);
 }
 
+/* Gateway mode: the LAN port, started with the WAN port (before the pool's level is read). */
+static int setup_lan(const struct mg_config *cfg, unsigned int workers)
+{
+	struct mg_lan *lan;
+	int ret = device_create_lan();
+
+	if (ret)
+		return ret;
+	lan = mg_dev.lan;
+	if (find_port(cfg->inner.device, &lan->port)) {
+		fprintf(stderr, "meshgate: inner.device %s not found after EAL start\n", cfg->inner.device);
+		return -ENODEV;
+	}
+	if (lan->port == mg_dev.wan_port) {
+		fprintf(stderr, "meshgate: inner.device and wan.device are the same port\n");
+		return -EINVAL;
+	}
+	ret = start_port(lan->port, cfg->inner.device, workers, false);
+	if (ret)
+		return ret;
+	rte_eth_allmulticast_enable(lan->port); /* IPv6 neighbour solicitations */
+	rte_eth_macaddr_get(lan->port, &lan->mac);
+	for (size_t i = 0; i < cfg->inner.n_addresses && i < MG_MAX_WAN_ADDRS; i++) {
+		struct mg_wan_addr *a = &lan->addrs[lan->n_addrs++];
+
+		a->family = cfg->inner.addresses[i].family;
+		memcpy(a->addr, cfg->inner.addresses[i].addr, 16);
+		a->prefix_len = cfg->inner.addresses[i].prefix_len;
+	}
+	mg_dev.inner = &mg_inner_lan;
+	return 0;
+}
+
 static int setup_inner(const struct mg_config *cfg, unsigned int workers)
 {
-	int ret = tunport_open(cfg->inner.name, workers);
+	int ret;
+
+	if (cfg->inner.device)
+		return 0; /* gateway mode: the LAN port is up already */
+	ret = tunport_open(cfg->inner.name, workers);
 
 	if (ret) {
 		fprintf(stderr, "meshgate: inner %s: cannot create the TUN: %s\n", cfg->inner.name,
@@ -198,6 +255,15 @@ int port_setup(const struct mg_config *cfg)
 	}
 	if (cfg->workers && cfg->workers < workers)
 		workers = cfg->workers;
+	if (cfg->policy && workers > 1) {
+		/* Each worker's flow table sees the flows that worker forwards; a flow's replies come back
+		 * through the WAN port's queues, spread by the outer header, so they may meet another
+		 * worker's table. Until flows are handed to the worker that owns them, one worker. */
+		fprintf(stderr, "meshgate: a policy needs one worker for now (a flow's two directions must meet "
+			"in one worker's flow table); %u configured: set \"workers\": 1\n", workers);
+		return -EINVAL;
+	}
+	mg_dev.flow_max = cfg->flow_max;
 	mg_dev.idle_backoff = cfg->idle_backoff;
 	if (find_port(cfg->wan.device, &mg_dev.wan_port)) {
 		fprintf(stderr, "meshgate: wan.device %s not found after EAL start\n", cfg->wan.device);
@@ -207,10 +273,14 @@ int port_setup(const struct mg_config *cfg)
 	if (ret)
 		return ret;
 	/* The WAN port's descriptors with room to spare (AF_XDP's rings hold more), and the TUN
-	 * queues' stashes (MG_BURST each). */
-	ret = device_create(workers, 4 * (RX_DESC + TX_DESC) * workers, cfg->inner.mtu, mtu);
+	 * queues' stashes (MG_BURST each); in gateway mode the LAN port's likewise and what its rings
+	 * and waiting packets hold. */
+	ret = device_create(workers, (cfg->inner.device ? 2 : 1) * 4 * (RX_DESC + TX_DESC) * workers +
+				     (cfg->inner.device ? MG_LAN_RING_MBUFS : 0), cfg->inner.mtu, mtu);
 	if (!ret)
-		ret = start_port(mg_dev.wan_port, cfg->wan.device, workers);
+		ret = start_port(mg_dev.wan_port, cfg->wan.device, workers, true);
+	if (!ret && cfg->inner.device)
+		ret = setup_lan(cfg, workers);
 	if (ret)
 		return ret;
 	/* What the started port holds before any traffic (its RX ring's buffers) is its own. DPDK
@@ -253,10 +323,17 @@ unsigned int port_teardown(void)
 	if (mg_dev.pool) {
 		/* An empty send lets drivers that free sent mbufs lazily (AF_XDP: on the next send)
 		 * reap what the kernel has finished with, so those are not counted as leaked. */
-		for (uint16_t q = 0; q < mg_dev.n_workers; q++)
+		for (uint16_t q = 0; q < mg_dev.n_workers; q++) {
 			rte_eth_tx_burst(mg_dev.wan_port, q, NULL, 0);
+			if (mg_dev.lan)
+				rte_eth_tx_burst(mg_dev.lan->port, q, NULL, 0);
+		}
 		rte_eth_dev_stop(mg_dev.wan_port);
 		rte_eth_dev_close(mg_dev.wan_port);
+		if (mg_dev.lan) {
+			rte_eth_dev_stop(mg_dev.lan->port);
+			rte_eth_dev_close(mg_dev.lan->port);
+		}
 	}
 	return device_destroy();
 }

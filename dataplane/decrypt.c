@@ -15,7 +15,8 @@
  *     roaming (another source address or port, another of our addresses, or, for a peer on our link,
  *     another MAC), reported to the control thread as events.
  *  6. Inner checks: IP version and length, the source must route to the same peer (allowed-IPs);
- *     keepalives end here.
+ *     keepalives end here. With a flow table, the flow stage (flowstage.c: connection tracking,
+ *     the policy for a new flow).
  *  7. Burst to the inner device (host mode: the TUN); what it does not take is counted and freed.
  */
 #include <netinet/in.h>
@@ -29,6 +30,7 @@
 #include "counters.h"
 #include "frag.h"
 #include "packet.h"
+#include "policy.h"
 #include "worker.h"
 
 static bool is_our_addr(int family, const uint8_t *addr)
@@ -43,35 +45,6 @@ static bool is_our_addr(int family, const uint8_t *addr)
 }
 
 enum verdict { V_DATA, V_CTRL, V_NEIGH, V_FRAG, V_DROP };
-
-/*
- * The IPv4 header checksum, as the port checked it or here (RFC 1071: it sums to all ones). The
- * usual 20-byte header as five 32-bit words folded (the one's complement sum does not care about
- * byte order or word size, and all ones is all ones either way); options through DPDK's.
- */
-static inline bool ipv4_checksum_ok(const struct rte_mbuf *m, const struct rte_ipv4_hdr *ip, uint32_t l3_len)
-{
-	uint64_t f = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
-
-	if (f == RTE_MBUF_F_RX_IP_CKSUM_GOOD)
-		return true;
-	if (f == RTE_MBUF_F_RX_IP_CKSUM_BAD)
-		return false;
-	if (likely(l3_len == sizeof(*ip))) {
-		uint32_t w[5];
-		uint64_t sum;
-
-		memcpy(w, ip, sizeof(w)); /* five loads: the header need not be aligned */
-		sum = (uint64_t)w[0] + w[1] + w[2] + w[3] + w[4];
-
-		sum = (sum & 0xffffffff) + (sum >> 32);
-		sum = (sum & 0xffff) + (sum >> 16);
-		sum = (sum & 0xffff) + (sum >> 16);
-		sum = (sum & 0xffff) + (sum >> 16);
-		return sum == 0xffff;
-	}
-	return rte_ipv4_cksum(ip) == 0;
-}
 
 /*
  * Sets l2_len/l3_len and, for data and handshakes, leaves the UDP payload findable. A fragment
@@ -105,7 +78,7 @@ static enum verdict classify(struct rte_mbuf *m, enum mg_drop *why)
 			return V_DROP;
 		/* A source corrupted on the way must not be adopted by roaming. */
 		*why = MG_DROP_WAN_BAD_CHECKSUM;
-		if (!ipv4_checksum_ok(m, ip, l3_len))
+		if (!packet_ipv4_checksum_ok(m, ip, l3_len))
 			return V_DROP;
 		*why = MG_DROP_WAN_NOT_OURS;
 		if (ip->next_proto_id != IPPROTO_UDP || !is_our_addr(AF_INET, (const uint8_t *)&ip->dst_addr))
@@ -285,7 +258,7 @@ static bool inner_check(struct mg_worker *w, struct mg_keypair *kp, struct rte_m
 	__atomic_store_n(&kp->peer->last_rx_data_ns, w->now_ns, __ATOMIC_RELAXED);
 	rte_pktmbuf_adj(m, (uint16_t)(p - rte_pktmbuf_mtod(m, uint8_t *)));
 	rte_pktmbuf_trim(m, rte_pktmbuf_data_len(m) - len);
-	return true;
+	return !w->flows || flow_stage(w, m, kp->peer, POLICY_DIR_IN);
 }
 
 /* Steps 3-7 for the data vector. */
@@ -340,16 +313,8 @@ static void decrypt_data(struct mg_worker *w, struct rte_mbuf **pkts, unsigned i
 	if (locked)
 		rte_spinlock_unlock(&locked->replay_lock);
 	mg_stats[w->lcore].decrypted += nout;
-	if (nout) {
-		bool down;
-		uint16_t sent = mg_dev.inner->tx((uint16_t)w->id, out, (uint16_t)nout, &down);
-
-		mg_stats[w->lcore].inner_tx += sent;
-		if (sent < nout) {
-			mg_drop(down ? MG_DROP_INNER_DOWN : MG_DROP_INNER_TX_FULL, nout - sent);
-			rte_pktmbuf_free_bulk(out + sent, nout - sent);
-		}
-	}
+	if (nout)
+		mg_stats[w->lcore].inner_tx += mg_dev.inner->tx((uint16_t)w->id, out, (uint16_t)nout);
 	if (ndrop)
 		rte_pktmbuf_free_bulk(drop, ndrop);
 }

@@ -17,6 +17,7 @@
 
 #define RING_SIZE 1024
 #define NEIGH_RING_SIZE 256
+#define ICMP_RING_SIZE 256 /* ICMP errors: rate-limited by each worker before they get here */
 /* All staging rings together: what the pool holds beyond the ports and the rings, so peers whose
  * handshakes never complete cannot take the mbufs that WAN receive needs. */
 #define STAGED_MAX 8192
@@ -29,7 +30,11 @@ static int create_rings(void)
 	mg_dev.events = rte_ring_create_elem("mg_events", sizeof(struct mg_event), RING_SIZE,
 					     SOCKET_ID_ANY, RING_F_SC_DEQ);
 	mg_dev.flush = rte_ring_create("mg_flush", RING_SIZE, SOCKET_ID_ANY, RING_F_SP_ENQ);
-	return mg_dev.to_ctrl && mg_dev.to_neigh && mg_dev.ctrl_tx && mg_dev.events && mg_dev.flush ? 0 : -ENOMEM;
+	mg_dev.icmp_req = rte_ring_create("mg_icmp_req", ICMP_RING_SIZE, SOCKET_ID_ANY, RING_F_SC_DEQ);
+	mg_dev.to_mesh = rte_ring_create("mg_to_mesh", ICMP_RING_SIZE, SOCKET_ID_ANY, RING_F_SP_ENQ);
+	mg_dev.to_inner = rte_ring_create("mg_to_inner", ICMP_RING_SIZE, SOCKET_ID_ANY, RING_F_SP_ENQ);
+	return mg_dev.to_ctrl && mg_dev.to_neigh && mg_dev.ctrl_tx && mg_dev.events && mg_dev.flush &&
+	       mg_dev.icmp_req && mg_dev.to_mesh && mg_dev.to_inner ? 0 : -ENOMEM;
 }
 
 static int create_rcu(void)
@@ -63,7 +68,8 @@ int device_create(unsigned int n_workers, unsigned int port_mbufs, uint16_t inne
 	 * reassembly tables may hold. */
 	mg_dev.staged_max = STAGED_MAX;
 	mg_dev.staged = 0;
-	mg_dev.pool = rte_pktmbuf_pool_create("mg_pool", port_mbufs + 4 * RING_SIZE + NEIGH_RING_SIZE + STAGED_MAX +
+	mg_dev.pool = rte_pktmbuf_pool_create("mg_pool", port_mbufs + 4 * RING_SIZE + NEIGH_RING_SIZE +
+					      3 * ICMP_RING_SIZE + STAGED_MAX +
 					      frag_pool_mbufs(n_workers), 256, 0,
 					      device_data_room(inner_mtu, wan_mtu), rte_socket_id());
 	/* Fragments we send point into the packet they were cut from: mbufs without data of their own. */
@@ -72,6 +78,17 @@ int device_create(unsigned int n_workers, unsigned int port_mbufs, uint16_t inne
 	if (!mg_dev.pool || !mg_dev.indirect_pool)
 		return -ENOMEM;
 	return create_rings() ?: create_rcu();
+}
+
+int device_create_lan(void)
+{
+	static struct mg_lan lan;
+
+	lan.to_neigh = rte_ring_create("mg_lan_neigh", NEIGH_RING_SIZE, SOCKET_ID_ANY, RING_F_SC_DEQ);
+	lan.unresolved = rte_ring_create("mg_lan_unres", RING_SIZE, SOCKET_ID_ANY, RING_F_SC_DEQ);
+	lan.tx = rte_ring_create("mg_lan_tx", RING_SIZE, SOCKET_ID_ANY, RING_F_SP_ENQ);
+	mg_dev.lan = &lan;
+	return lan.to_neigh && lan.unresolved && lan.tx ? 0 : -ENOMEM;
 }
 
 /* Return what is still in flight between the threads to the pool (workers have stopped). */
@@ -90,6 +107,14 @@ unsigned int device_destroy(void)
 	drain_ring(mg_dev.to_ctrl);
 	drain_ring(mg_dev.to_neigh);
 	drain_ring(mg_dev.ctrl_tx);
+	drain_ring(mg_dev.icmp_req);
+	drain_ring(mg_dev.to_mesh);
+	drain_ring(mg_dev.to_inner);
+	if (mg_dev.lan) {
+		drain_ring(mg_dev.lan->to_neigh);
+		drain_ring(mg_dev.lan->unresolved);
+		drain_ring(mg_dev.lan->tx);
+	}
 	/* Every holder of mbufs (TUN stashes, staging rings, the rings above) has given them back by
 	 * now, and the ports are closed: anything still out of the pool, beyond what the ports kept
 	 * from the start, is a leak. */
@@ -100,6 +125,17 @@ unsigned int device_destroy(void)
 	rte_ring_free(mg_dev.ctrl_tx);
 	rte_ring_free(mg_dev.events);
 	rte_ring_free(mg_dev.flush);
+	rte_ring_free(mg_dev.icmp_req);
+	rte_ring_free(mg_dev.to_mesh);
+	rte_ring_free(mg_dev.to_inner);
+	mg_dev.icmp_req = mg_dev.to_mesh = mg_dev.to_inner = NULL;
+	if (mg_dev.lan) {
+		rte_ring_free(mg_dev.lan->to_neigh);
+		rte_ring_free(mg_dev.lan->unresolved);
+		rte_ring_free(mg_dev.lan->tx);
+		mg_dev.lan->to_neigh = mg_dev.lan->unresolved = mg_dev.lan->tx = NULL;
+		mg_dev.lan = NULL;
+	}
 	rte_free(mg_dev.rcu);
 	rte_mempool_free(mg_dev.pool);
 	rte_mempool_free(mg_dev.indirect_pool);

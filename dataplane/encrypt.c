@@ -3,6 +3,9 @@
  * Encrypt path: inner -> WAN. One call per burst read from the inner device:
  *  1. A burst from the inner device (worker.c; host mode: the TUN).
  *  2. Per packet: IP version and length; destination -> peer by longest-prefix match on allowed-IPs.
+ *     Too big for the tunnel, or no peer: dropped, counted, and an ICMP error asked of the control
+ *     thread (rate-limited), as Linux's wg_xmit and a router's forwarding do. With a flow table,
+ *     the flow stage (flowstage.c: connection tracking, the policy for a new flow).
  *  3. Group the burst by peer, keeping each peer's packets in order.
  *  4. Per peer: the current keypair must be usable (exists, valid for sending, younger than
  *     REJECT_AFTER_TIME, nonces left) and the next hop resolved; if not, the packets wait in the
@@ -24,6 +27,7 @@
 #include "counters.h"
 #include "frag.h"
 #include "packet.h"
+#include "policy.h"
 #include "wan.h"
 #include "worker.h"
 
@@ -218,15 +222,22 @@ void encrypt_burst(struct mg_worker *w, struct rte_mbuf **pkts, uint16_t n)
 		dest[i] = NULL;
 		if (pkts[i]->nb_segs != 1 || packet_inner_len(p, len, &family) != len) {
 			mg_drop(MG_DROP_INNER_BAD_IP, 1);
+			rte_pktmbuf_free(pkts[i]);
 		} else if (len > mg_dev.inner_mtu) {
+			/* Path MTU discovery across the mesh: "fragmentation needed" / "packet too big". */
 			mg_drop(MG_DROP_TOO_BIG, 1);
+			worker_icmp_error(w, pkts[i], ICMPERR_TOO_BIG, false, mg_dev.inner_mtu);
 		} else {
 			dest[i] = allowedips_lookup(mg_dev.allowedips, family, packet_inner_dst(p, family));
-			if (!dest[i])
+			if (!dest[i]) {
+				/* As Linux's wg_xmit: host unreachable when no peer has the address. */
 				mg_drop(MG_DROP_INNER_NO_ROUTE, 1);
+				worker_icmp_error(w, pkts[i], ICMPERR_HOST_UNREACHABLE, false, 0);
+			} else if (w->flows && !flow_stage(w, pkts[i], dest[i], POLICY_DIR_OUT)) {
+				dest[i] = NULL;
+				rte_pktmbuf_free(pkts[i]);
+			}
 		}
-		if (!dest[i])
-			rte_pktmbuf_free(pkts[i]);
 	}
 	/* Step 3: a burst usually holds few peers, so gather each in turn. */
 	for (uint16_t i = 0; i < n; i++) {

@@ -8,16 +8,16 @@
 #include <rte_mbuf.h>
 
 /*
- * The inner side's burst I/O, chosen once at start (mg_dev.inner): host mode's TUN (tunport.c) or
- * an ethdev port (inner_ethdev.c; the in-memory benchmark's ring). ethdev burst semantics: rx fills
- * up to n; tx takes and frees what the device accepted and returns how many, setting *down when it
- * refused for another reason than a full queue.
+ * The inner side's burst I/O, chosen once at start (mg_dev.inner): host mode's TUN (tunport.c),
+ * gateway mode's LAN port (lanport.c), or a bare ethdev port (inner_ethdev.c; the in-memory benchmark's
+ * ring). rx fills up to n with inner IP packets (each starting at its IP header); tx takes every
+ * packet, sends what it can, counts and frees the rest, and returns how many went out.
  */
 struct mg_inner_ops {
 	uint16_t (*rx)(uint16_t queue, struct rte_mbuf **pkts, uint16_t n);
-	uint16_t (*tx)(uint16_t queue, struct rte_mbuf **pkts, uint16_t n, bool *down);
+	uint16_t (*tx)(uint16_t queue, struct rte_mbuf **pkts, uint16_t n);
 };
 
-extern const struct mg_inner_ops mg_inner_tun, mg_inner_ethdev;
+extern const struct mg_inner_ops mg_inner_tun, mg_inner_ethdev, mg_inner_lan;
 
 #endif

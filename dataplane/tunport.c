@@ -105,19 +105,20 @@ uint16_t tunport_rx(uint16_t queue, struct rte_mbuf **pkts, uint16_t n)
 	return got;
 }
 
-uint16_t tunport_tx(uint16_t queue, struct rte_mbuf **pkts, uint16_t n, bool *down)
+uint16_t tunport_tx(uint16_t queue, struct rte_mbuf **pkts, uint16_t n)
 {
 	int fd = tunq[queue].fd;
 	uint16_t sent = 0;
 
-	*down = false;
 	for (; sent < n; sent++) {
 		if (write(fd, rte_pktmbuf_mtod(pkts[sent], void *), rte_pktmbuf_data_len(pkts[sent])) < 0) {
-			*down = errno != EAGAIN && errno != ENOBUFS;
+			/* Full: the kernel's queue; anything else: the interface is down or gone. */
+			mg_drop(errno == EAGAIN || errno == ENOBUFS ? MG_DROP_INNER_TX_FULL : MG_DROP_INNER_DOWN,
+				n - sent);
 			break;
 		}
 	}
-	rte_pktmbuf_free_bulk(pkts, sent);
+	rte_pktmbuf_free_bulk(pkts, n);
 	return sent;
 }
 

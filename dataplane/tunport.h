@@ -16,9 +16,9 @@ int tunport_open(const char *name, unsigned int queues);
 void tunport_close(void);
 
 /* Burst I/O on one queue (a worker's own): rx reads up to n packets into mbufs from mg_dev.pool;
- * tx writes and frees what the kernel takes, returns how many, and sets *down when the interface
- * refused for another reason than a full queue. */
+ * tx writes what the kernel takes, returns how many, counts the rest (inner_tx_full, or inner_down
+ * when the interface refused for another reason than a full queue) and frees every mbuf. */
 uint16_t tunport_rx(uint16_t queue, struct rte_mbuf **pkts, uint16_t n);
-uint16_t tunport_tx(uint16_t queue, struct rte_mbuf **pkts, uint16_t n, bool *down);
+uint16_t tunport_tx(uint16_t queue, struct rte_mbuf **pkts, uint16_t n);
 
 #endif

@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The worker lcore's loop: poll the WAN queue (decrypt path), the inner queue (encrypt path), the
- * peers whose staged packets may go, and the control thread's outgoing messages; report a quiescent
+ * The worker lcore's loop: poll the WAN queue (decrypt path), the inner queue (encrypt path: the TUN,
+ * or gateway mode's LAN port), the peers whose staged packets may go, and the control thread's
+ * outgoing frames (WAN, and LAN in gateway mode); report a quiescent
  * state for RCU once per iteration; expire reassembly now and then; back off when idle so a small
  * machine is shared.
  */
+#include <errno.h>
+
 #include <rte_cycles.h>
+#include <rte_random.h>
 #include <rte_ethdev.h>
 
 #include "counters.h"
@@ -23,7 +27,7 @@ static unsigned int poll_ctrl(struct mg_worker *w)
 {
 	struct rte_mbuf *pkts[MG_BURST];
 	void *ids[4];
-	unsigned int n, np;
+	unsigned int n, np, ni;
 
 	/* Ids, not pointers: a peer removed after it was queued is simply gone. */
 	np = rte_ring_dequeue_burst(mg_dev.flush, ids, RTE_DIM(ids), NULL);
@@ -36,7 +40,16 @@ static unsigned int poll_ctrl(struct mg_worker *w)
 	n = rte_ring_dequeue_burst(mg_dev.ctrl_tx, (void **)pkts, MG_BURST, NULL);
 	if (n)
 		wan_tx(w, pkts, n);
-	return n + np;
+	/* Inner packets the control thread made (ICMP errors): through the encrypt path, or inward. */
+	ni = rte_ring_dequeue_burst(mg_dev.to_mesh, (void **)pkts, MG_BURST, NULL);
+	if (ni)
+		encrypt_burst(w, pkts, (uint16_t)ni);
+	n += ni;
+	ni = rte_ring_dequeue_burst(mg_dev.to_inner, (void **)pkts, MG_BURST, NULL);
+	if (ni)
+		mg_stats[w->lcore].inner_tx += mg_dev.inner->tx((uint16_t)w->id, pkts, (uint16_t)ni);
+	n += ni;
+	return n + np + (mg_dev.lan ? lan_tx_ctrl(w) : 0);
 }
 
 int worker_init(struct mg_worker *w, unsigned int id, enum aead_backend backend)
@@ -45,17 +58,32 @@ int worker_init(struct mg_worker *w, unsigned int id, enum aead_backend backend)
 
 	w->id = id;
 	w->bytes = &mg_peer_bytes[id];
+	icmperr_limit_init(&w->icmp_limit, 1000, 50);
 	ret = aead_burst_init(&w->aead, backend);
 	if (ret)
 		return ret;
 	ret = frag_init(w);
-	if (ret)
+	if (ret) {
 		aead_burst_fini(&w->aead);
-	return ret;
+		return ret;
+	}
+	if (mg_dev.flow_max) {
+		/* Keyed by a seed of its own: LAN hosts choose their 5-tuples. */
+		w->flows = flow_table_create(mg_dev.flow_max, rte_rand(), &FLOW_TIMEOUTS_DEFAULT);
+		if (!w->flows) {
+			worker_fini(w);
+			return -ENOMEM;
+		}
+		mg_dev.flow_tables[id] = w->flows;
+	}
+	return 0;
 }
 
 void worker_fini(struct mg_worker *w)
 {
+	mg_dev.flow_tables[w->id] = NULL;
+	flow_table_destroy(w->flows);
+	w->flows = NULL;
 	frag_fini(w);
 	aead_burst_fini(&w->aead);
 }
@@ -83,8 +111,11 @@ int worker_main(void *arg)
 			encrypt_burst(w, pkts, n_inner);
 		n_ctrl = poll_ctrl(w);
 		rte_rcu_qsbr_quiescent(mg_dev.rcu, w->id);
-		if ((++iterations & 63) == 0)
+		if ((++iterations & 63) == 0) {
 			frag_expire(w);
+			if (w->flows)
+				flow_expire(w->flows, w->now_ns, 64);
+		}
 
 		if (n_wan + n_inner + n_ctrl || !mg_dev.idle_backoff) {
 			idle = 0;

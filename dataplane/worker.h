@@ -9,6 +9,8 @@
 #include <rte_ring_elem.h>
 
 #include "aead_burst.h"
+#include "flow.h"
+#include "icmperr.h"
 #include "device.h"
 #include "inner.h"
 
@@ -23,6 +25,8 @@ struct mg_worker {
 	struct rte_ip_frag_tbl *frag_tbl;
 	struct rte_ip_frag_death_row frag_dr;
 	struct mg_peer_bytes *bytes; /* &mg_peer_bytes[id] */
+	struct icmperr_limit icmp_limit; /* ICMP errors this worker asks for (Linux: 1000/s, burst 50) */
+	struct flow_table *flows;    /* the flow stage's table (mg_dev.flow_max); NULL: no stage */
 } __rte_cache_aligned;
 
 extern struct mg_worker mg_workers[MG_MAX_WORKERS];
@@ -39,6 +43,29 @@ void encrypt_burst(struct mg_worker *w, struct rte_mbuf **pkts, uint16_t n);
 static inline bool worker_post_event(struct mg_event *ev)
 {
 	return rte_ring_enqueue_elem(mg_dev.events, ev, sizeof(*ev)) == 0;
+}
+/* The flow stage (flowstage.c): whether m, an inner packet to or from peer, may go on (dir:
+ * POLICY_DIR_OUT on the encrypt path, POLICY_DIR_IN on decrypt); drops are counted. Call only
+ * with w->flows. */
+bool flow_stage(struct mg_worker *w, struct rte_mbuf *m, const struct mg_peer *peer, int dir);
+/* Gateway mode: frames the control thread queued for the LAN, onto the worker's LAN queue. */
+unsigned int lan_tx_ctrl(struct mg_worker *w);
+/*
+ * A packet that cannot be forwarded and is owed an ICMP error (its drop is counted by the caller):
+ * to the control thread, which builds the error and sends it (icmp.c); freed when this worker's
+ * rate limit or the ring says no. Error path only: one ring operation per packet.
+ */
+static inline void worker_icmp_error(struct mg_worker *w, struct rte_mbuf *m, unsigned int kind, bool to_mesh,
+				     uint16_t mtu)
+{
+	/* What may not be answered (an error about an error, multicast...) takes no token. */
+	if (icmperr_allowed(rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m), (enum icmperr_kind)kind) &&
+	    icmperr_limit_allow(&w->icmp_limit, w->now_ns)) {
+		mg_icmp_request(m, kind, to_mesh, mtu);
+		if (rte_ring_enqueue(mg_dev.icmp_req, m) == 0)
+			return;
+	}
+	rte_pktmbuf_free(m);
 }
 /* Packets staged for a peer that now has a keypair. */
 void encrypt_flush_staged(struct mg_worker *w, struct mg_peer *peer);

@@ -16,8 +16,10 @@
 
 #include "addr.h"
 #include "config.h"
+#include "flow.h"
 #include "jsonwalk.h"
 #include "keyenc.h"
+#include "policy.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -239,13 +241,18 @@ static int h_wan(struct jsonwalk *w, const cJSON *v, void *obj)
 
 /* --- inner --- */
 
+/* "tun" (host mode) or a DPDK device string (gateway mode: the LAN port, as wan.device). */
 static int h_inner_device(struct jsonwalk *w, const cJSON *v, void *obj)
 {
-	static const char *const devices[] = { "tun" };
-	int which;
+	struct config_inner *in = obj;
+	const char *s;
+	int ret = jsonwalk_string(w, v, &s);
 
-	(void)obj;
-	return jsonwalk_choice(w, v, devices, ARRAY_SIZE(devices), "expected \"tun\"", &which);
+	if (ret)
+		return ret;
+	if (strcmp(s, "tun") == 0)
+		return 0;
+	return jsonwalk_strdup(w, v, &in->device);
 }
 
 static int h_inner_name(struct jsonwalk *w, const cJSON *v, void *obj)
@@ -267,11 +274,114 @@ static int h_inner_mtu(struct jsonwalk *w, const cJSON *v, void *obj)
 	return get_mtu(w, v, CONFIG_MTU_MAX, &((struct config_inner *)obj)->mtu);
 }
 
+static int h_route_prefix(struct jsonwalk *w, const cJSON *v, void *obj)
+{
+	struct config_route *r = obj;
+	struct addr_prefix p;
+	int ret = get_prefix(w, v, &p);
+
+	if (ret)
+		return ret;
+	r->family = p.family;
+	r->prefix_len = p.len;
+	/* Host bits cleared, so 10.1.5.1/24 and 10.1.5.0/24 are seen as one prefix. */
+	for (unsigned int i = 0; i < 16; i++) {
+		unsigned int bits = i * 8 >= p.len ? 0 : p.len - i * 8 >= 8 ? 8 : p.len - i * 8;
+
+		r->addr[i] = p.addr[i] & (uint8_t)(0xff00 >> bits);
+	}
+	return 0;
+}
+
+static int h_route_via(struct jsonwalk *w, const cJSON *v, void *obj)
+{
+	struct config_route *r = obj;
+	const char *s, *why;
+	int ret = jsonwalk_string(w, v, &s);
+
+	if (ret)
+		return ret;
+	if (addr_parse_ip(AF_INET, s, strlen(s), r->via) && addr_parse_ip(AF_INET6, s, strlen(s), r->via))
+		return jsonwalk_fail_value(w, s, "not an IPv4 or IPv6 address");
+	r->via_family = strchr(s, ':') ? AF_INET6 : AF_INET;
+	why = not_unicast(r->via_family, r->via);
+	return why ? jsonwalk_fail_value(w, s, why) : 0;
+}
+
+static const struct jsonwalk_field route_fields[] = {
+	{ "prefix", true, h_route_prefix },
+	{ "via", true, h_route_via },
+};
+
+static bool in_prefix(const uint8_t *net, unsigned int bits, const uint8_t *a)
+{
+	unsigned int bytes = bits / 8;
+
+	return memcmp(net, a, bytes) == 0 &&
+	       (bits % 8 == 0 || ((net[bytes] ^ a[bytes]) & (0xff00 >> (bits % 8)) & 0xff) == 0);
+}
+
+/* A route: its next hop of the prefix's family, on one of the LAN prefixes, not ours; no prefix
+ * twice. The LAN addresses are parsed before the routes (checked in h_inner). */
+static int route(struct jsonwalk *w, const cJSON *v, size_t i, void *arg)
+{
+	struct config_inner *in = arg;
+	struct config_route *r = &in->routes[i];
+	int ret = jsonwalk_object(w, v, route_fields, ARRAY_SIZE(route_fields), r);
+	bool on_link = false;
+	size_t alen, mark;
+
+	if (ret)
+		return ret;
+	alen = r->family == AF_INET ? 4 : 16;
+	mark = jsonwalk_path_field(w, "via");
+	if (r->via_family != r->family)
+		return jsonwalk_fail(w, "%s next hop for an %s prefix", r->family == AF_INET ? "an IPv6" : "an IPv4",
+				     r->family == AF_INET ? "IPv4" : "IPv6");
+	for (size_t j = 0; j < in->n_addresses; j++) {
+		const struct config_cidr *a = &in->addresses[j];
+
+		if (a->family != r->family)
+			continue;
+		if (memcmp(a->addr, r->via, alen) == 0)
+			return jsonwalk_fail(w, "the next hop is inner.addresses[%zu], this gateway itself", j);
+		on_link |= in_prefix(a->addr, a->prefix_len, r->via);
+	}
+	if (!on_link)
+		return jsonwalk_fail(w, "the next hop is on none of inner.addresses' prefixes (a route's next "
+				     "hop must be a neighbour on the LAN)");
+	jsonwalk_path_pop(w, mark);
+	for (size_t j = 0; j < i; j++)
+		if (in->routes[j].family == r->family && in->routes[j].prefix_len == r->prefix_len &&
+		    memcmp(in->routes[j].addr, r->addr, alen) == 0) {
+			jsonwalk_path_field(w, "prefix");
+			return jsonwalk_fail(w, "same prefix as routes[%zu]", j);
+		}
+	return 0;
+}
+
+static int h_inner_routes(struct jsonwalk *w, const cJSON *v, void *obj)
+{
+	struct config_inner *in = obj;
+	size_t count;
+	int ret = jsonwalk_array(w, v, 0, CONFIG_MAX_ROUTES, &count);
+
+	if (ret || count == 0)
+		return ret;
+	in->routes = calloc(count, sizeof(*in->routes));
+	if (!in->routes)
+		return jsonwalk_fail_nomem(w);
+	in->n_routes = count;
+	return jsonwalk_elements(w, v, route, in);
+}
+
+/* "routes" after "addresses": its checks read them (jsonwalk_object calls handlers in this order). */
 static const struct jsonwalk_field inner_fields[] = {
 	{ "device", true, h_inner_device },
 	{ "name", false, h_inner_name },
 	{ "addresses", false, h_inner_addresses },
 	{ "mtu", false, h_inner_mtu },
+	{ "routes", false, h_inner_routes },
 };
 
 static int h_inner(struct jsonwalk *w, const cJSON *v, void *obj)
@@ -281,6 +391,23 @@ static int h_inner(struct jsonwalk *w, const cJSON *v, void *obj)
 
 	if (ret)
 		return ret;
+	if (in->device) {
+		/* Gateway mode: the LAN port answers ARP and ND for its addresses and routes its
+		 * prefixes, as the WAN port does; it has no kernel name to set. */
+		if (cJSON_GetObjectItemCaseSensitive(v, "name")) {
+			jsonwalk_path_field(w, "name");
+			return jsonwalk_fail(w, "names the TUN of host mode; inner.device is a DPDK device");
+		}
+		if (!in->n_addresses) {
+			jsonwalk_path_field(w, "addresses");
+			return jsonwalk_fail(w, "gateway mode (inner.device a DPDK device) needs the LAN port's "
+					     "address and prefix, e.g. [\"10.1.0.1/24\"]");
+		}
+	} else if (in->n_routes) {
+		jsonwalk_path_field(w, "routes");
+		return jsonwalk_fail(w, "only for gateway mode (inner.device a DPDK device); in host mode "
+				     "the kernel's routing table routes through the TUN");
+	}
 	/* The kernel disables IPv6 on a link below the IPv6 minimum MTU: addresses would vanish. */
 	if (in->mtu < 1280 && has_family(in->addresses, in->n_addresses, AF_INET6)) {
 		jsonwalk_path_field(w, "mtu");
@@ -481,6 +608,29 @@ static int h_log_level(struct jsonwalk *w, const cJSON *v, void *obj)
 	return ret;
 }
 
+static int h_flows_max(struct jsonwalk *w, const cJSON *v, void *obj)
+{
+	unsigned long n = 0;
+	int ret = jsonwalk_uint(w, v, 1, FLOW_MAX_FLOWS, &n);
+
+	*(uint32_t *)obj = (uint32_t)n;
+	return ret;
+}
+
+static const struct jsonwalk_field flows_fields[] = {
+	{ "max", true, h_flows_max },
+};
+
+static int h_flows(struct jsonwalk *w, const cJSON *v, void *obj)
+{
+	return jsonwalk_object(w, v, flows_fields, ARRAY_SIZE(flows_fields), &((struct mg_config *)obj)->flow_max);
+}
+
+static int h_policy(struct jsonwalk *w, const cJSON *v, void *obj)
+{
+	return policy_from_json(w, v, &((struct mg_config *)obj)->policy);
+}
+
 static const struct jsonwalk_field top_fields[] = {
 	{ "interface", true, h_interface },
 	{ "private_key_file", true, h_private_key_file },
@@ -492,6 +642,8 @@ static const struct jsonwalk_field top_fields[] = {
 	{ "workers", false, h_workers },
 	{ "log_level", false, h_log_level },
 	{ "peers", false, h_peers },
+	{ "flows", false, h_flows },
+	{ "policy", false, h_policy },
 };
 
 int config_parse(const char *json, size_t len, struct mg_config *out, char *err, size_t errlen)
@@ -512,6 +664,8 @@ int config_parse(const char *json, size_t len, struct mg_config *out, char *err,
 	ret = jsonwalk_object(&w, root, top_fields, ARRAY_SIZE(top_fields), out);
 	if (!ret && !out->inner.name[0])
 		memcpy(out->inner.name, out->interface, sizeof(out->inner.name));
+	if (!ret && out->policy && !out->flow_max)
+		out->flow_max = CONFIG_FLOWS_DEFAULT;
 	jsonwalk_free_tree(root); /* it holds the preshared keys' text */
 	if (ret)
 		config_free(out);
@@ -526,7 +680,10 @@ void config_free(struct mg_config *c)
 	free(c->private_key_file);
 	free(c->wan.device);
 	free(c->wan.addresses);
+	free(c->inner.device);
 	free(c->inner.addresses);
+	free(c->inner.routes);
+	policy_free(c->policy);
 	devconf_free(&c->wg);
 	sodium_memzero(c, sizeof(*c));
 }

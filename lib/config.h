@@ -42,11 +42,27 @@ struct config_wan {
 	uint16_t mtu;                   /* 0: the port's (the kernel interface's, behind AF_XDP) */
 };
 
+/* A route on the LAN side (gateway mode): prefix via a next hop on one of the LAN prefixes. */
+struct config_route {
+	int family;
+	uint8_t addr[16];   /* network order, host bits zero */
+	uint8_t prefix_len;
+	int via_family;
+	uint8_t via[16];
+};
+
+#define CONFIG_MAX_ROUTES 256
+#define CONFIG_FLOWS_DEFAULT 65536
+
 struct config_inner {
+	char *device;                     /* NULL: "tun" (host mode); else a DPDK device string:
+					   * gateway mode's LAN port */
 	char name[CONFIG_IFNAME_MAX + 1]; /* TUN name; defaults to the interface name */
-	struct config_cidr *addresses;    /* may be empty */
+	struct config_cidr *addresses;    /* host mode: may be empty; gateway mode: at least one */
 	size_t n_addresses;
-	uint16_t mtu;
+	uint16_t mtu;                     /* the tunnel's MTU (inner packets' largest size) */
+	struct config_route *routes;      /* gateway mode only */
+	size_t n_routes;
 };
 
 enum config_log_level {
@@ -55,6 +71,8 @@ enum config_log_level {
 	CONFIG_LOG_INFO,  /* default */
 	CONFIG_LOG_DEBUG,
 };
+
+struct policy;
 
 struct mg_config {
 	char interface[CONFIG_IFNAME_MAX + 1]; /* names the UAPI socket */
@@ -67,6 +85,10 @@ struct mg_config {
 	bool idle_backoff;                     /* "idle": "backoff" (default) or "poll" */
 	unsigned int workers;                  /* 0: derived from the lcores */
 	enum config_log_level log_level;
+	/* The flow table: flows per worker (0: none). "flows": {"max": N}; a policy without it gets
+	 * CONFIG_FLOWS_DEFAULT, since a stateful policy needs the table. */
+	uint32_t flow_max;
+	struct policy *policy;                 /* the compiled "policy" block; NULL: none */
 	/* The device as a full replacement: replace_peers, listen port, and peers with
 	 * replace_allowed_ips. The private key is not filled here: the caller reads it from
 	 * private_key_file (host/keyfile.c) and adds it. */

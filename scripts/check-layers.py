@@ -32,7 +32,7 @@ ALLOWED = {
 }
 # ctrl/, bottom up: the core (context, ctrl_tx, deferred free); neighbours; peers, their keypairs
 # and endpoints; handshakes; configuration changes; the front ends; the loop on top.
-CTRL_LAYERS = [["core"], ["neigh", "health"], ["peers"], ["hs"], ["apply", "stats"], ["uapi_server"], ["loop"]]
+CTRL_LAYERS = [["core"], ["neigh", "health"], ["peers", "lan", "filter"], ["hs", "icmp"], ["apply", "stats"], ["uapi_server"], ["loop"]]
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 

@@ -13,7 +13,7 @@ PKGS=(
   # fuzzing, sanitizers, BPF
   clang llvm lld libclang-rt-14-dev
   # end-to-end tests and benchmarks
-  wireguard-go wireguard-tools iperf3 iproute2 nftables iputils-ping procps kmod
+  wireguard-go wireguard-tools iperf3 iproute2 nftables iputils-ping procps kmod ethtool traceroute
   valgrind python3 gnuplot-nox jq
 )
 

@@ -21,6 +21,7 @@
 #include <cjson/cJSON.h>
 #include <sodium.h>
 
+#include "addr.h"
 #include "config.h"
 #include "harness.h"
 #include "keyenc.h"
@@ -285,6 +286,10 @@ static char *edit(const char *path, const char *value)
 #define PEER2 "{\"public_key\": \"" KEY2 "\"," \
 	      " \"allowed_ips\": [\"10.77.0.2/32\", \"10.77.0.0/24\"]}"
 
+/* A gateway-mode inner block with the given routes. */
+#define GW_INNER(routes) "{\"device\": \"net_af_xdp1,iface=lan0\", \"addresses\": [\"10.1.0.1/24\"," \
+	" \"fd01::1/64\"], \"routes\": [" routes "]}"
+
 /* expect NULL: must parse. Otherwise the error message must start with expect. */
 static const struct {
 	const char *path;
@@ -384,7 +389,50 @@ static const struct {
 	{ "inner", NULL, "inner: missing (required)" },
 	{ "inner", "[]", "inner: expected an object, got an array" },
 	{ "inner.device", NULL, "inner.device: missing (required)" },
-	{ "inner.device", "\"tap\"", "inner.device: \"tap\": expected \"tun\"" },
+	{ "inner.device", "\"\"", "inner.device: empty string" },
+	{ "inner.device", "5", "inner.device: expected a string, got a number" },
+	/* Gateway mode: a DPDK device as the LAN port. */
+	{ "inner", "{\"device\": \"net_af_xdp1,iface=lan0\", \"addresses\": [\"10.1.0.1/24\"]}", NULL },
+	{ "inner.device", "\"net_af_xdp1,iface=lan0\"",
+	  "inner.name: names the TUN of host mode; inner.device is a DPDK device" },
+	{ "inner", "{\"device\": \"0000:3b:00.1\"}",
+	  "inner.addresses: gateway mode (inner.device a DPDK device) needs the LAN port's address" },
+	{ "inner.routes", "[{\"prefix\": \"10.9.0.0/16\", \"via\": \"10.77.0.254\"}]",
+	  "inner.routes: only for gateway mode" },
+	{ "inner.routes", "[]", NULL },
+	/* The flow table and the policy. */
+	{ "flows", "{\"max\": 1000}", NULL },
+	{ "flows", "{\"max\": 0}", "flows.max: 0 out of range 1..268435456" },
+	{ "flows", "{}", "flows.max: missing (required)" },
+	{ "flows", "{\"max\": 10, \"top\": 5}", "flows.top: unknown field" },
+	{ "policy", "{\"default\": \"accept\", \"rules\": [{\"action\": \"drop\", \"proto\": \"tcp\","
+		    " \"dport\": 22}]}", NULL },
+	{ "policy", "{\"rules\": []}", "policy.default: missing (required)" },
+	{ "policy", "{\"default\": \"drop\", \"rules\": [{\"action\": \"accept\", \"dport\": 22}]}",
+	  "policy.rules[0]" },
+	{ "inner", GW_INNER("{\"prefix\": \"10.9.0.0/16\", \"via\": \"10.1.0.254\"},"
+			    " {\"prefix\": \"fd09::/48\", \"via\": \"fd01::fe\"}"), NULL },
+	{ "inner", GW_INNER("{\"prefix\": \"10.9.0.0/16\", \"via\": \"10.2.0.254\"}"),
+	  "inner.routes[0].via: the next hop is on none of inner.addresses' prefixes" },
+	{ "inner", GW_INNER("{\"prefix\": \"10.9.0.0/16\", \"via\": \"fd01::fe\"}"),
+	  "inner.routes[0].via: an IPv6 next hop for an IPv4 prefix" },
+	{ "inner", GW_INNER("{\"prefix\": \"fd09::/48\", \"via\": \"10.1.0.254\"}"),
+	  "inner.routes[0].via: an IPv4 next hop for an IPv6 prefix" },
+	{ "inner", GW_INNER("{\"prefix\": \"10.9.0.0/16\", \"via\": \"10.1.0.1\"}"),
+	  "inner.routes[0].via: the next hop is inner.addresses[0], this gateway itself" },
+	{ "inner", GW_INNER("{\"prefix\": \"10.9.1.0/24\", \"via\": \"10.1.0.2\"},"
+			    " {\"prefix\": \"10.9.1.7/24\", \"via\": \"10.1.0.3\"}"),
+	  "inner.routes[1].prefix: same prefix as routes[0]" },
+	{ "inner", GW_INNER("{\"prefix\": \"10.9.0.0/16\"}"), "inner.routes[0].via: missing (required)" },
+	{ "inner", GW_INNER("{\"prefix\": \"10.9.0.0/16\", \"via\": \"10.1.0.2\", \"metric\": 1}"),
+	  "inner.routes[0].metric: unknown field" },
+	{ "inner", GW_INNER("{\"prefix\": \"10.9.0.0/16\", \"via\": \"lan-router\"}"),
+	  "inner.routes[0].via: \"lan-router\": not an IPv4 or IPv6 address" },
+	{ "inner", GW_INNER("{\"prefix\": \"10.9.0.0/16\", \"via\": \"10.1.0.255/24\"}"),
+	  "inner.routes[0].via: \"10.1.0.255/24\": not an IPv4 or IPv6 address" },
+	{ "inner", GW_INNER("{\"prefix\": \"10.9.0.0/33\", \"via\": \"10.1.0.2\"}"),
+	  "inner.routes[0].prefix: \"10.9.0.0/33\": prefix length 33" },
+	{ "inner", GW_INNER("\"10.9.0.0/16\""), "inner.routes[0]: expected an object, got a string" },
 	{ "inner.name", "\"a-very-long-name\"",
 	  "inner.name: \"a-very-long-name\": longer than 15" },
 	{ "inner.name", "\"mg:0\"", "inner.name: \"mg:0\": only letters" },
@@ -509,6 +557,64 @@ static void test_edits(void)
 		}
 		free(text);
 	}
+}
+
+/* A policy brings the flow table with it (stateful); "flows" sizes it. */
+static void test_flows_policy(void)
+{
+	char *text = edit("policy", "{\"default\": \"drop\", \"rules\": [{\"action\": \"accept\", \"dir\": \"out\"}]}");
+	char err[512] = "";
+	struct mg_config c;
+
+	CHECK(text && parse(text, &c, err, sizeof(err)) != 0, "a misspelt rule field refused");
+	free(text);
+	text = edit("policy", "{\"default\": \"drop\", \"rules\": [{\"action\": \"accept\", \"direction\": \"out\"}]}");
+	CHECK(text && parse(text, &c, err, sizeof(err)) == 0, "policy: %s", err);
+	CHECK(c.policy && c.flow_max == CONFIG_FLOWS_DEFAULT, "a policy gets the default flow table: %u", c.flow_max);
+	config_free(&c);
+	free(text);
+	text = edit("flows", "{\"max\": 4096}");
+	CHECK(text && parse(text, &c, err, sizeof(err)) == 0 && c.flow_max == 4096 && !c.policy,
+	      "flows without a policy: %s", err);
+	config_free(&c);
+	free(text);
+	text = edit("inner.mtu", "1420");
+	CHECK(text && parse(text, &c, err, sizeof(err)) == 0 && c.flow_max == 0 && !c.policy, "neither: no table");
+	config_free(&c);
+	free(text);
+}
+
+/* Gateway mode's inner block as parsed: the device, routes with host bits cleared. */
+static void test_gateway_inner(void)
+{
+	char *text = edit("inner", GW_INNER("{\"prefix\": \"10.9.1.7/24\", \"via\": \"10.1.0.254\"},"
+					     " {\"prefix\": \"fd09:1:2:3::/48\", \"via\": \"fd01::fe\"}"));
+	char err[512] = "";
+	struct mg_config c;
+	uint8_t a[16];
+
+	CHECK(text && parse(text, &c, err, sizeof(err)) == 0, "gateway inner refused: %s", err);
+	free(text);
+	if (test_checks_failed)
+		return;
+	CHECK(c.inner.device && strcmp(c.inner.device, "net_af_xdp1,iface=lan0") == 0, "device");
+	CHECK(c.inner.n_addresses == 2 && c.inner.n_routes == 2, "%zu addresses, %zu routes",
+	      c.inner.n_addresses, c.inner.n_routes);
+	CHECK(c.inner.routes[0].family == AF_INET && c.inner.routes[0].prefix_len == 24, "route 0");
+	addr_parse_ip(AF_INET, "10.9.1.0", 8, a);
+	CHECK_MEM(c.inner.routes[0].addr, a, 4, "route 0's host bits cleared");
+	addr_parse_ip(AF_INET, "10.1.0.254", 10, a);
+	CHECK_MEM(c.inner.routes[0].via, a, 4, "route 0's next hop");
+	CHECK(c.inner.routes[1].family == AF_INET6 && c.inner.routes[1].prefix_len == 48, "route 1");
+	addr_parse_ip(AF_INET6, "fd09:1:2::", 10, a);
+	CHECK_MEM(c.inner.routes[1].addr, a, 16, "route 1's host bits cleared");
+	config_free(&c);
+	/* Host mode leaves the device NULL ("tun"). */
+	text = edit("inner.mtu", "1420");
+	CHECK(text && parse(text, &c, err, sizeof(err)) == 0 && !c.inner.device && !c.inner.n_routes,
+	      "host mode: device %s", c.inner.device ? c.inner.device : "NULL");
+	config_free(&c);
+	free(text);
 }
 
 /* A preshared key is secret: never in a message, however malformed. */
@@ -877,6 +983,8 @@ int main(void)
 	test_example();
 	test_full_and_minimal();
 	test_edits();
+	test_gateway_inner();
+	test_flows_policy();
 	test_secret_not_echoed();
 	test_limits();
 	test_raw();

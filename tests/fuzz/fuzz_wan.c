@@ -73,7 +73,8 @@
 
 /*
  * ctrl/neigh.c, included rather than linked so that its neighbour table (static) can be emptied
- * per input. Of the control thread's core below it, it needs the context and core_tx, defined here.
+ * per input. Of the control thread's core below it, it needs the context, core_tx and core_lan_tx,
+ * defined here.
  */
 #include "neigh.c"
 
@@ -85,6 +86,13 @@ void core_tx(struct rte_mbuf *m)
 		mg_drop(MG_DROP_WAN_TX_FULL, 1);
 		rte_pktmbuf_free(m);
 	}
+}
+
+/* neigh.c's LAN port sends through this; this world has no LAN (host mode). */
+void core_lan_tx(struct rte_mbuf *m)
+{
+	FUZZ_CHECK(!"a LAN frame in host mode");
+	rte_pktmbuf_free(m);
 }
 
 static uint64_t neighbour_updates_before; /* neigh_changes() when the input began */
@@ -371,12 +379,11 @@ static uint16_t inner_rx(uint16_t queue, struct rte_mbuf **pkts, uint16_t n)
 	return 0;
 }
 
-static uint16_t inner_tx(uint16_t queue, struct rte_mbuf **pkts, uint16_t n, bool *down)
+static uint16_t inner_tx(uint16_t queue, struct rte_mbuf **pkts, uint16_t n)
 {
 	uint16_t take = inner_mode == 0 ? n : inner_mode == WAN_KNOB_INNER_HALF ? n / 2 : 0;
 
 	FUZZ_CHECK(queue == 0 && n > 0 && n <= MG_BURST);
-	*down = inner_mode == WAN_KNOB_INNER_DOWN;
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		int family = 0;
@@ -400,7 +407,10 @@ static uint16_t inner_tx(uint16_t queue, struct rte_mbuf **pkts, uint16_t n, boo
 		FUZZ_CHECK(f < n_whole);
 		check_delivery(m, whole_bytes[f], whole_len[f], family);
 	}
-	rte_pktmbuf_free_bulk(pkts, take);
+	/* As the ops say: every packet consumed, what was not taken counted. */
+	if (take < n)
+		mg_drop(inner_mode == WAN_KNOB_INNER_DOWN ? MG_DROP_INNER_DOWN : MG_DROP_INNER_TX_FULL, n - take);
+	rte_pktmbuf_free_bulk(pkts, n);
 	inner_taken += take;
 	return take;
 }
@@ -640,7 +650,7 @@ static void reset(void)
 		p->want_handshake = p->roam_pending = 0;
 		mg_peer_bytes[0].rx[i] = 0; /* every backend's worker is worker 0 */
 	}
-	memset(table, 0, sizeof(table)); /* neigh.c's */
+	memset(wan_table, 0, sizeof(wan_table)); /* neigh.c's */
 	memset(&mg_stats[rte_lcore_id()], 0, sizeof(mg_stats[0]));
 	inner_taken = n_delivered = burst_n = 0;
 	memset(fed, 0, sizeof(fed));
