@@ -48,6 +48,7 @@
 	/* the flow stage (either path) */                                                      \
 	X(POLICY, "policy_drop")                    /* the policy refused its flow */           \
 	X(FLOW_INVALID, "flow_invalid")             /* unparseable for the flow table, or an ICMP error about no flow */ \
+	X(FLOW_HANDOFF_FULL, "flow_handoff_full")   /* its flow's worker was behind */          \
 	/* gateway mode: the LAN port */                                                        \
 	X(LAN_NOT_IP, "lan_not_ip")                 /* not IPv4/IPv6/ARP */                     \
 	X(LAN_BAD_IP, "lan_bad_ip")                 /* malformed IP header, bad IPv4 checksum */ \
@@ -58,6 +59,7 @@
 	X(LAN_UNRESOLVED, "lan_unresolved")         /* next hop never answered ARP/ND, or too many waited */ \
 	X(LAN_RING_FULL, "lan_ring_full")           /* control thread behind: ARP/ND or a waiting packet */ \
 	X(LAN_TX_FULL, "lan_tx_full")               /* the LAN port did not take it */          \
+	X(LAN_DOWN, "lan_down")                     /* the LAN link was down */                 \
 	/* control thread */                                                                    \
 	X(HS_INVALID_MAC, "hs_invalid_mac")         /* mac1 wrong */                            \
 	X(HS_RATELIMITED, "hs_ratelimited")         /* per-source limit under load */           \
@@ -86,6 +88,7 @@ struct mg_lcore_stats {
 	/* Control thread: cookie replies taken from a peer under load, and handshake messages sent
 	 * with a mac2 made from one (the retry that gets through). */
 	uint64_t cookie_replies_rx, cookie_mac2_sent;
+	uint64_t handed_off;                           /* to the worker that owns the packet's flow */
 } __rte_cache_aligned;
 
 extern struct mg_lcore_stats mg_stats[RTE_MAX_LCORE];

@@ -207,6 +207,7 @@ struct mg_lan {
 	struct rte_ring *to_neigh;         /* mbufs: ARP and ND from the LAN (MP/SC) */
 	struct rte_ring *unresolved;       /* mbufs: IP packets whose next hop has no MAC yet (MP/SC) */
 	struct rte_ring *tx;               /* mbufs the control thread sends on the LAN (SP/MC) */
+	bool down;                         /* written by the control thread (health.c), read per burst */
 	/* Published by the control thread (acquire/release). */
 	struct allowedips routes;          /* -> struct mg_lan_route */
 	struct mg_lan_neighs *neighs;
@@ -241,6 +242,8 @@ struct mg_device {
 	struct rte_ring *to_mesh;          /* mbufs: inner packets the control thread originates for
 					    * the mesh (ICMP errors): workers encrypt them (SP/MC) */
 	struct rte_ring *to_inner;         /* mbufs: likewise for the inner side (host mode's TUN) (SP/MC) */
+	struct rte_ring *handoff[MG_MAX_WORKERS]; /* mbufs for worker i's flow table, from the others
+						   * (MP/SC; with more than one worker) */
 	struct rte_rcu_qsbr *rcu;
 	unsigned int staged_max;           /* mbufs all staging rings together may hold */
 	uint32_t staged;                   /* mbufs in staging rings now (atomic, any thread) */

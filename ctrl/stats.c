@@ -110,6 +110,7 @@ static void write_packets(FILE *f)
 		{ "fragmented", offsetof(struct mg_lcore_stats, fragmented) },
 		{ "cookie_replies_rx", offsetof(struct mg_lcore_stats, cookie_replies_rx) },
 		{ "cookie_mac2_sent", offsetof(struct mg_lcore_stats, cookie_mac2_sent) },
+		{ "flow_handed_off", offsetof(struct mg_lcore_stats, handed_off) },
 	};
 
 	fprintf(f, "# HELP meshgate_packets_total Packets by stage.\n# TYPE meshgate_packets_total counter\n");
@@ -123,8 +124,9 @@ static void write_packets(FILE *f)
 		const struct mg_lcore_stats *st = &mg_stats[mg_dev.worker_lcore[w]];
 
 		fprintf(f, "meshgate_worker_packets_total{worker=\"%u\",stage=\"wan_rx\"} %" PRIu64 "\n"
-			   "meshgate_worker_packets_total{worker=\"%u\",stage=\"inner_rx\"} %" PRIu64 "\n",
-			w, st->wan_rx, w, st->inner_rx);
+			   "meshgate_worker_packets_total{worker=\"%u\",stage=\"inner_rx\"} %" PRIu64 "\n"
+			   "meshgate_worker_packets_total{worker=\"%u\",stage=\"flow_handed_off\"} %" PRIu64 "\n",
+			w, st->wan_rx, w, st->inner_rx, w, st->handed_off);
 	}
 	fprintf(f, "# HELP meshgate_drops_total Packets not delivered, by reason.\n"
 		   "# TYPE meshgate_drops_total counter\n");
@@ -167,6 +169,12 @@ static void write_ctrl(FILE *f)
 		   "# HELP meshgate_wan_link_changes_total WAN link state changes seen.\n"
 		   "# TYPE meshgate_wan_link_changes_total counter\nmeshgate_wan_link_changes_total %" PRIu64 "\n",
 		ctrl.wan_up, ctrl.wan_link_changes);
+	if (mg_dev.lan)
+		fprintf(f, "# HELP meshgate_lan_link_up Whether the LAN link is up (gateway mode).\n"
+			   "# TYPE meshgate_lan_link_up gauge\nmeshgate_lan_link_up %d\n"
+			   "# HELP meshgate_lan_link_changes_total LAN link state changes seen.\n"
+			   "# TYPE meshgate_lan_link_changes_total counter\nmeshgate_lan_link_changes_total %" PRIu64 "\n",
+			ctrl.lan_up, ctrl.lan_link_changes);
 	fprintf(f, "# HELP meshgate_icmp_errors_sent_total ICMP/ICMPv6 errors sent about packets not forwarded.\n"
 		   "# TYPE meshgate_icmp_errors_sent_total counter\nmeshgate_icmp_errors_sent_total %" PRIu64 "\n",
 		ctrl.icmp_errors_sent);

@@ -255,14 +255,6 @@ int port_setup(const struct mg_config *cfg)
 	}
 	if (cfg->workers && cfg->workers < workers)
 		workers = cfg->workers;
-	if (cfg->policy && workers > 1) {
-		/* Each worker's flow table sees the flows that worker forwards; a flow's replies come back
-		 * through the WAN port's queues, spread by the outer header, so they may meet another
-		 * worker's table. Until flows are handed to the worker that owns them, one worker. */
-		fprintf(stderr, "meshgate: a policy needs one worker for now (a flow's two directions must meet "
-			"in one worker's flow table); %u configured: set \"workers\": 1\n", workers);
-		return -EINVAL;
-	}
 	mg_dev.flow_max = cfg->flow_max;
 	mg_dev.idle_backoff = cfg->idle_backoff;
 	if (find_port(cfg->wan.device, &mg_dev.wan_port)) {

@@ -258,7 +258,7 @@ static bool inner_check(struct mg_worker *w, struct mg_keypair *kp, struct rte_m
 	__atomic_store_n(&kp->peer->last_rx_data_ns, w->now_ns, __ATOMIC_RELAXED);
 	rte_pktmbuf_adj(m, (uint16_t)(p - rte_pktmbuf_mtod(m, uint8_t *)));
 	rte_pktmbuf_trim(m, rte_pktmbuf_data_len(m) - len);
-	return !w->flows || flow_stage(w, m, kp->peer, POLICY_DIR_IN);
+	return true;
 }
 
 /* Steps 3-7 for the data vector. */
@@ -305,10 +305,13 @@ static void decrypt_data(struct mg_worker *w, struct rte_mbuf **pkts, unsigned i
 			continue;
 		}
 		note_authenticated(w, kp, pkts[i]);
-		if (inner_check(w, kp, pkts[i]))
-			out[nout++] = pkts[i];
-		else
+		if (!inner_check(w, kp, pkts[i])) {
 			drop[ndrop++] = pkts[i];
+			continue;
+		}
+		/* The flow stage frees what it drops and hands on what another worker's table owns. */
+		if (!w->flows || flow_stage(w, pkts[i], kp->peer, POLICY_DIR_IN, true) == FLOW_STAGE_PASS)
+			out[nout++] = pkts[i];
 	}
 	if (locked)
 		rte_spinlock_unlock(&locked->replay_lock);

@@ -5,6 +5,7 @@
  * also what an in-memory benchmark needs to run the real workers without a TUN or a NIC.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include <rte_log.h>
@@ -18,6 +19,7 @@
 #define RING_SIZE 1024
 #define NEIGH_RING_SIZE 256
 #define ICMP_RING_SIZE 256 /* ICMP errors: rate-limited by each worker before they get here */
+#define HANDOFF_RING_SIZE 1024 /* packets on their way to their flow's worker, per worker */
 /* All staging rings together: what the pool holds beyond the ports and the rings, so peers whose
  * handshakes never complete cannot take the mbufs that WAN receive needs. */
 #define STAGED_MAX 8192
@@ -33,6 +35,14 @@ static int create_rings(void)
 	mg_dev.icmp_req = rte_ring_create("mg_icmp_req", ICMP_RING_SIZE, SOCKET_ID_ANY, RING_F_SC_DEQ);
 	mg_dev.to_mesh = rte_ring_create("mg_to_mesh", ICMP_RING_SIZE, SOCKET_ID_ANY, RING_F_SP_ENQ);
 	mg_dev.to_inner = rte_ring_create("mg_to_inner", ICMP_RING_SIZE, SOCKET_ID_ANY, RING_F_SP_ENQ);
+	for (unsigned int i = 0; mg_dev.n_workers > 1 && i < mg_dev.n_workers; i++) {
+		char name[RTE_RING_NAMESIZE];
+
+		snprintf(name, sizeof(name), "mg_handoff%u", i);
+		mg_dev.handoff[i] = rte_ring_create(name, HANDOFF_RING_SIZE, SOCKET_ID_ANY, RING_F_SC_DEQ);
+		if (!mg_dev.handoff[i])
+			return -ENOMEM;
+	}
 	return mg_dev.to_ctrl && mg_dev.to_neigh && mg_dev.ctrl_tx && mg_dev.events && mg_dev.flush &&
 	       mg_dev.icmp_req && mg_dev.to_mesh && mg_dev.to_inner ? 0 : -ENOMEM;
 }
@@ -69,7 +79,8 @@ int device_create(unsigned int n_workers, unsigned int port_mbufs, uint16_t inne
 	mg_dev.staged_max = STAGED_MAX;
 	mg_dev.staged = 0;
 	mg_dev.pool = rte_pktmbuf_pool_create("mg_pool", port_mbufs + 4 * RING_SIZE + NEIGH_RING_SIZE +
-					      3 * ICMP_RING_SIZE + STAGED_MAX +
+					      3 * ICMP_RING_SIZE + (n_workers > 1 ? n_workers * HANDOFF_RING_SIZE : 0) +
+					      STAGED_MAX +
 					      frag_pool_mbufs(n_workers), 256, 0,
 					      device_data_room(inner_mtu, wan_mtu), rte_socket_id());
 	/* Fragments we send point into the packet they were cut from: mbufs without data of their own. */
@@ -110,6 +121,8 @@ unsigned int device_destroy(void)
 	drain_ring(mg_dev.icmp_req);
 	drain_ring(mg_dev.to_mesh);
 	drain_ring(mg_dev.to_inner);
+	for (unsigned int i = 0; i < MG_MAX_WORKERS; i++)
+		drain_ring(mg_dev.handoff[i]);
 	if (mg_dev.lan) {
 		drain_ring(mg_dev.lan->to_neigh);
 		drain_ring(mg_dev.lan->unresolved);
@@ -129,6 +142,10 @@ unsigned int device_destroy(void)
 	rte_ring_free(mg_dev.to_mesh);
 	rte_ring_free(mg_dev.to_inner);
 	mg_dev.icmp_req = mg_dev.to_mesh = mg_dev.to_inner = NULL;
+	for (unsigned int i = 0; i < MG_MAX_WORKERS; i++) {
+		rte_ring_free(mg_dev.handoff[i]);
+		mg_dev.handoff[i] = NULL;
+	}
 	if (mg_dev.lan) {
 		rte_ring_free(mg_dev.lan->to_neigh);
 		rte_ring_free(mg_dev.lan->unresolved);

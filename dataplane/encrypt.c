@@ -206,11 +206,37 @@ static void encrypt_groups(struct mg_worker *w, struct rte_mbuf **pkts, struct m
 	transmit(w, ready, eps, peers, n);
 }
 
-void encrypt_burst(struct mg_worker *w, struct rte_mbuf **pkts, uint16_t n)
+/* Steps 3-7 for packets whose peers are known: dest[i] is pkts[i]'s, NULL for a packet gone. */
+void encrypt_to_peers(struct mg_worker *w, struct rte_mbuf **pkts, struct mg_peer **dest, uint16_t n)
 {
-	struct mg_peer *dest[MG_BURST], *gpeer[MG_BURST];
+	struct mg_peer *gpeer[MG_BURST];
 	struct rte_mbuf *sorted[MG_BURST];
 	unsigned int gsize[MG_BURST], ngroups = 0, nsorted = 0;
+
+	/* Step 3: a burst usually holds few peers, so gather each in turn. */
+	for (uint16_t i = 0; i < n; i++) {
+		struct mg_peer *peer = dest[i];
+
+		if (!peer)
+			continue;
+		gpeer[ngroups] = peer;
+		gsize[ngroups] = 0;
+		for (uint16_t j = i; j < n; j++) {
+			if (dest[j] == peer) {
+				sorted[nsorted++] = pkts[j];
+				gsize[ngroups]++;
+				dest[j] = NULL;
+			}
+		}
+		ngroups++;
+	}
+	if (ngroups)
+		encrypt_groups(w, sorted, gpeer, gsize, ngroups, false);
+}
+
+void encrypt_burst(struct mg_worker *w, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct mg_peer *dest[MG_BURST];
 
 	mg_stats[w->lcore].inner_rx += n;
 	/* Step 2. */
@@ -233,30 +259,12 @@ void encrypt_burst(struct mg_worker *w, struct rte_mbuf **pkts, uint16_t n)
 				/* As Linux's wg_xmit: host unreachable when no peer has the address. */
 				mg_drop(MG_DROP_INNER_NO_ROUTE, 1);
 				worker_icmp_error(w, pkts[i], ICMPERR_HOST_UNREACHABLE, false, 0);
-			} else if (w->flows && !flow_stage(w, pkts[i], dest[i], POLICY_DIR_OUT)) {
-				dest[i] = NULL;
-				rte_pktmbuf_free(pkts[i]);
+			} else if (w->flows && flow_stage(w, pkts[i], dest[i], POLICY_DIR_OUT, true) != FLOW_STAGE_PASS) {
+				dest[i] = NULL; /* dropped (counted, freed), or now another worker's */
 			}
 		}
 	}
-	/* Step 3: a burst usually holds few peers, so gather each in turn. */
-	for (uint16_t i = 0; i < n; i++) {
-		struct mg_peer *peer = dest[i];
-
-		if (!peer)
-			continue;
-		gpeer[ngroups] = peer;
-		gsize[ngroups] = 0;
-		for (uint16_t j = i; j < n; j++) {
-			if (dest[j] == peer) {
-				sorted[nsorted++] = pkts[j];
-				gsize[ngroups]++;
-				dest[j] = NULL;
-			}
-		}
-		ngroups++;
-	}
-	encrypt_groups(w, sorted, gpeer, gsize, ngroups, false);
+	encrypt_to_peers(w, pkts, dest, n);
 }
 
 void encrypt_flush_staged(struct mg_worker *w, struct mg_peer *peer)

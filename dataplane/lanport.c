@@ -230,6 +230,12 @@ static uint16_t lan_tx(uint16_t queue, struct rte_mbuf **pkts, uint16_t n)
 		eth->ether_type = rte_cpu_to_be_16(family == AF_INET ? RTE_ETHER_TYPE_IPV4 : RTE_ETHER_TYPE_IPV6);
 		out[nout++] = m;
 	}
+	if (nout && unlikely(__atomic_load_n(&lan->down, __ATOMIC_RELAXED))) {
+		/* A driver may queue what it cannot send (AF_XDP does, silently): say why it is lost. */
+		mg_drop(MG_DROP_LAN_DOWN, nout);
+		rte_pktmbuf_free_bulk(out, nout);
+		nout = 0;
+	}
 	if (nout) {
 		sent = rte_eth_tx_burst(lan->port, queue, out, (uint16_t)nout);
 		if (sent < nout) {

@@ -49,7 +49,11 @@ static unsigned int poll_ctrl(struct mg_worker *w)
 	if (ni)
 		mg_stats[w->lcore].inner_tx += mg_dev.inner->tx((uint16_t)w->id, pkts, (uint16_t)ni);
 	n += ni;
-	return n + np + (mg_dev.lan ? lan_tx_ctrl(w) : 0);
+	if (mg_dev.lan)
+		n += lan_tx_ctrl(w);
+	if (w->flows && mg_dev.n_workers > 1)
+		n += flow_handoff_poll(w);
+	return n + np;
 }
 
 int worker_init(struct mg_worker *w, unsigned int id, enum aead_backend backend)

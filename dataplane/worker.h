@@ -44,10 +44,20 @@ static inline bool worker_post_event(struct mg_event *ev)
 {
 	return rte_ring_enqueue_elem(mg_dev.events, ev, sizeof(*ev)) == 0;
 }
-/* The flow stage (flowstage.c): whether m, an inner packet to or from peer, may go on (dir:
- * POLICY_DIR_OUT on the encrypt path, POLICY_DIR_IN on decrypt); drops are counted. Call only
- * with w->flows. */
-bool flow_stage(struct mg_worker *w, struct rte_mbuf *m, const struct mg_peer *peer, int dir);
+/*
+ * The flow stage (flowstage.c) for m, an inner packet to or from peer (dir: POLICY_DIR_OUT on the
+ * encrypt path, POLICY_DIR_IN on decrypt). PASS: it goes on here; DROPPED: counted and freed;
+ * HANDED_OFF: the flow is another worker's (handoff allowed), which now has the packet and
+ * carries on with it (flow_handoff_poll). Call only with w->flows.
+ */
+enum flow_stage_result { FLOW_STAGE_PASS, FLOW_STAGE_DROPPED, FLOW_STAGE_HANDED_OFF };
+enum flow_stage_result flow_stage(struct mg_worker *w, struct rte_mbuf *m, const struct mg_peer *peer, int dir,
+				  bool handoff);
+/* Packets other workers handed to this one: their flow stage here, then on to the peer (out) or
+ * the inner side (in). Returns how many it took. */
+unsigned int flow_handoff_poll(struct mg_worker *w);
+/* Encrypt path steps 3-7 for packets whose peers are known (dest[i] NULL: skipped). */
+void encrypt_to_peers(struct mg_worker *w, struct rte_mbuf **pkts, struct mg_peer **dest, uint16_t n);
 /* Gateway mode: frames the control thread queued for the LAN, onto the worker's LAN queue. */
 unsigned int lan_tx_ctrl(struct mg_worker *w);
 /*

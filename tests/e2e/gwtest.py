@@ -26,9 +26,9 @@ RW_IN, RW_WAN = "10.99.0.2", "192.168.88.3"
 
 
 class Gateway:
-    def __init__(self, mesh, side, wan_ip, wan6, lan_net, lan6_net, port):
+    def __init__(self, mesh, side, wan_ip, wan6, lan_net, lan6_net, port, workers=1):
         i = mesh.id
-        self.mesh, self.side, self.port = mesh, side, port
+        self.mesh, self.side, self.port, self.workers = mesh, side, port, workers
         self.ns, self.lan_ns = f"gw{side}-{i}", f"lan{side}-{i}"
         self.ifname = f"gw{side}{i}"
         self.wan_veth, self.wan_br = f"w{side}{i}", f"x{side}{i}"
@@ -51,16 +51,23 @@ class Gateway:
             "interface": self.ifname,
             "private_key_file": os.path.join(d, f"{self.side}.key"),
             "listen_port": self.port,
-            "eal": ["--no-pci", "--in-memory", "--lcores", self.mesh.lcores(), "--file-prefix", self.ifname,
-                    "--log-level", "lib.*:notice"],
-            "wan": {"device": f"net_af_xdp_w{self.ifname},iface={self.wan_veth}",
+            "eal": ["--no-pci", "--in-memory", "--lcores", self.mesh.lcores(self.workers), "--file-prefix",
+                    self.ifname, "--log-level", "lib.*:notice"],
+            "wan": {"device": self.device("w", self.wan_veth),
                     "addresses": [f"{self.wan_ip}/24", f"{self.wan6}/64"]},
-            "inner": {"device": f"net_af_xdp_l{self.ifname},iface={self.lan_veth}",
+            "inner": {"device": self.device("l", self.lan_veth),
                       "addresses": [f"{self.lan_ip}/24", f"{self.lan6}/64"], "mtu": 1420,
                       "routes": list(routes)},
             "idle": "backoff",
             "peers": peers,
         }
+
+    def device(self, tag, veth):
+        """net_af_xdp with one worker; with more, net_af_packet with a queue pair each (its fanout
+        hash is the kernel's RSS): DPDK 22.11's AF_XDP driver takes one queue on a veth."""
+        if self.workers == 1:
+            return f"net_af_xdp_{tag}{self.ifname},iface={veth}"
+        return f"net_af_packet_{tag}{self.ifname},iface={veth},qpairs={self.workers},framesz=2048,blocksz=4096"
 
     def start(self, cfg):
         keyfile = os.path.join(self.mesh.dir, f"{self.side}.key")
@@ -125,13 +132,13 @@ class Mesh:
     """Gateways A and B (and the road warrior with road_warrior=True), each gateway's peers being the
     other gateway (its LAN prefixes as allowed-IPs) and the road warrior."""
 
-    def __init__(self, tag="g", road_warrior=False, policy_b=None):
+    def __init__(self, tag="g", road_warrior=False, policy_b=None, workers_b=1):
         self.id = f"{tag}{os.getpid() % 100000}"
         self.dir = tempfile.mkdtemp(prefix="meshgate-gw-")
         self.procs = []
         self.wan_ns = f"wan-{self.id}"
         self.a = Gateway(self, "a", "192.168.88.1", "fd88::1", "10.1.0", "fd01", 51820)
-        self.b = Gateway(self, "b", "192.168.88.2", "fd88::2", "10.2.0", "fd02", 51821)
+        self.b = Gateway(self, "b", "192.168.88.2", "fd88::2", "10.2.0", "fd02", 51821, workers_b)
         self.rw, self.policy_b = road_warrior, policy_b
         self.rw_ns, self.rw_if = f"rw-{self.id}", f"rwg{self.id}"
         self.rw_veth, self.rw_br = f"r{self.id}", f"xr{self.id}"
@@ -139,9 +146,9 @@ class Mesh:
             self.rw_key = run(["wg", "genkey"]).stdout.strip()
             self.rw_pub = run(["wg", "pubkey"], input=self.rw_key).stdout.strip()
 
-    def lcores(self):
+    def lcores(self, workers=1):
         cpus = sorted(os.sched_getaffinity(0))
-        return ",".join(f"{i}@{cpus[i % len(cpus)]}" for i in range(2))
+        return ",".join(f"{i}@{cpus[i % len(cpus)]}" for i in range(workers + 1))
 
     def __enter__(self):
         try:
@@ -193,13 +200,14 @@ class Mesh:
             run(["ip", "netns", "add", g.lan_ns])
             for n in (g.ns, g.lan_ns):
                 ns(n, "ip", "link", "set", "lo", "up")
+            q = ["numtxqueues", str(g.workers), "numrxqueues", str(g.workers)]
             # WAN: the gateway's veth (its own, AF_XDP) to a bridge port.
-            run(["ip", "link", "add", g.wan_veth, "netns", g.ns, "type", "veth", "peer", "name", g.wan_br,
-                 "netns", self.wan_ns])
+            run(["ip", "link", "add", g.wan_veth, "netns", g.ns, *q, "type", "veth", "peer", "name", g.wan_br,
+                 "netns", self.wan_ns, *q])
             ns(self.wan_ns, "ip", "link", "set", g.wan_br, "master", "br0", "up")
             # LAN: the gateway's veth (AF_XDP) to the host's.
-            run(["ip", "link", "add", g.lan_veth, "netns", g.ns, "type", "veth", "peer", "name", g.host_veth,
-                 "netns", g.lan_ns])
+            run(["ip", "link", "add", g.lan_veth, "netns", g.ns, *q, "type", "veth", "peer", "name", g.host_veth,
+                 "netns", g.lan_ns, *q])
             for v in (g.wan_veth, g.lan_veth):
                 ns(g.ns, "sysctl", "-qw", f"net.ipv6.conf.{v}.disable_ipv6=1")
                 ns(g.ns, "ip", "link", "set", v, "up")

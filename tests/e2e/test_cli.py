@@ -76,13 +76,6 @@ def main():
         ]:
             code, out = run("--config", config(d, **{field: value}))
             check(code == 1 and expect in out, f"bad {field} refused, naming {expect}", out.strip()[-300:])
-        # Refused once the EAL is up: a policy with two workers (flows meet one table only).
-        cpu = min(os.sched_getaffinity(0))
-        code, out = run("--config", config(d, eal=["--no-pci", "--in-memory", "--lcores",
-                                                   f"0@{cpu},1@{cpu},2@{cpu}", "--file-prefix", "mgcli0"],
-                                           policy={"default": "accept"}))
-        check(code == 1 and "a policy needs one worker" in out, "a policy with two workers refused, saying why",
-              out.strip()[-300:])
         os.chmod(os.path.join(d, "k.key"), 0o644)
         code, out = run("--config", config(d))
         check(code == 1 and "private_key_file" in out and "600" in out,

@@ -12,13 +12,16 @@ their LAN ports and WAN ports all net_af_xdp on veths (gwtest.py draws the topol
                 packet too big with the tunnel's MTU), host unreachable for a destination no peer
                 routes
   not_forwarded the gateway's own LAN address is not served and a destination no peer routes is
-                not forwarded: each counted, and nothing else breaks
+                not forwarded: each counted, and nothing else breaks; a LAN link that goes down is
+                seen (lan_down), and traffic resumes with it
   road_warrior  a plain wireguard-go peer reaches the LAN behind gateway A, and hosts there reach it
   policy        gateway B's stateful policy: TCP to one port accepted and another dropped, replies
                 to an accepted flow pass, a new flow the other way is dropped, per-rule counters,
                 the flow table in the counters file; then a new policy live (SIGHUP): the open
                 connection it still accepts goes on, what it newly drops stops, a broken file
                 changes nothing
+  policy_2w     the same with two workers at gateway B: a flow's two directions arrive on different
+                workers, and packets are handed to the worker whose table owns the flow
 """
 import json
 import re
@@ -134,6 +137,21 @@ def not_forwarded():
         check(got == 0 and a.drops("inner_no_route") > before, "a destination no peer routes: counted",
               f"{a.drops('inner_no_route') - before}")
         check(ping(b, a.host_ip)[0] == 3, "the mesh still works")
+        # Host B's end of the LAN veth goes down: gateway B's LAN link loses carrier.
+        b.host("ip", "link", "set", b.host_veth, "down")
+        time.sleep(2.2)
+        before = b.drops("lan_down")
+        got, _ = ping(a, b.host_ip, count=3, timeout=3)
+        time.sleep(1.2)
+        c = b.counters()
+        check(got == 0 and c.get("meshgate_lan_link_up") == 0 and b.drops("lan_down") > before,
+              "LAN link down at gateway B: seen, and what it would send counted as lan_down",
+              f"{got} replies, up={c.get('meshgate_lan_link_up')}, {b.drops('lan_down') - before}")
+        b.host("ip", "link", "set", b.host_veth, "up")
+        b.host("ip", "route", "replace", "default", "via", b.lan_ip)  # gone with the link
+        time.sleep(2.2)
+        check(ping(a, b.host_ip, count=3, timeout=10)[0] >= 2 and b.counters().get("meshgate_lan_link_up") == 1,
+              "LAN link up again: traffic resumes")
 
 
 def road_warrior():
@@ -168,10 +186,10 @@ POLICY_B = {"default": "drop", "rules": [
     {"action": "accept", "direction": "in", "proto": "icmpv6"}]}
 
 
-def policy():
+def policy(workers_b=1):
     """Gateway B's stateful filter: in from the mesh, TCP 5201 and pings only; nothing new out.
     Then a new policy by SIGHUP: TCP 5202 opens, pings close, the open 5201 connection lives on."""
-    with gwtest.Mesh(policy_b=POLICY_B) as m:
+    with gwtest.Mesh(policy_b=POLICY_B, workers_b=workers_b) as m:
         a, b = m.a, m.b
         server = subprocess.Popen(["ip", "netns", "exec", b.lan_ns, sys.executable, TCPECHO, "serve", b.host_ip,
                                    "5201", "5202"], stdout=subprocess.PIPE, text=True)
@@ -215,6 +233,18 @@ def policy():
               "a broken file on reload: logged, the policy in force stays")
         for p in (c1, c2, c3):
             p.stdin.close()
+        time.sleep(1.1)
+        b.last_counters = b.counters()
+        return m
+
+
+def policy_2w():
+    """The same with two workers at gateway B (net_af_packet, two queues each port): a flow's two
+    directions arrive on different workers' queues, and the flow stage hands packets to the worker
+    that owns the flow. Several flows at once, so both workers own some."""
+    m = policy(workers_b=2)
+    handed = m.b.last_counters.get('meshgate_packets_total{stage="flow_handed_off"}', 0)
+    check(handed > 0, "packets were handed to the worker owning their flow", str(handed))
 
 
 def wait_for_gen(g, gen, timeout=5):
@@ -230,7 +260,7 @@ def wait_for_gen(g, gen, timeout=5):
 
 
 SCENARIOS = {"lan_to_lan": lan_to_lan, "router_duties": router_duties, "not_forwarded": not_forwarded,
-             "road_warrior": road_warrior, "policy": policy}
+             "road_warrior": road_warrior, "policy": policy, "policy_2w": policy_2w}
 
 if __name__ == "__main__":
     sys.exit(check.run(SCENARIOS, sys.argv[1:], "e2e", mgtest.missing_tools()))
