@@ -267,9 +267,10 @@ struct mg_device {
 
 extern struct mg_device mg_dev;
 
-/* An ICMP error request, in the offending packet's hash.usr: the kind (lib/icmperr.h), which way the
- * error goes (to the mesh: the packet came from a peer; else back to the inner side) and the MTU
- * for "too big". */
+/* An ICMP error request, in the offending packet's hash.usr: the kind (lib/icmperr.h, or
+ * MG_ICMP_ECHO: an echo request to answer), which way the answer goes (to the mesh: the packet came
+ * from a peer; else back to the inner side) and the MTU for "too big". */
+#define MG_ICMP_ECHO 0x7fu
 static inline void mg_icmp_request(struct rte_mbuf *m, unsigned int kind, bool to_mesh, uint16_t mtu)
 {
 	m->hash.usr = (kind & 0x7f) | (uint32_t)to_mesh << 7 | (uint32_t)mtu << 16;

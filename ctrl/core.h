@@ -35,7 +35,7 @@ struct ctrl {
 	/* What happened, for the counters file (stats.c). */
 	uint64_t initiations_sent, responses_sent, sessions, handshakes_given_up;
 	uint64_t wan_link_changes, lan_link_changes;
-	uint64_t icmp_errors_sent;
+	uint64_t icmp_errors_sent, echo_replies_sent;
 	bool wan_up, lan_up;
 	bool inner_gone; /* the inner TUN was deleted: stopping (main's exit status says so) */
 	const char *config_path;          /* for a reload of the policy (SIGHUP) */

@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include <rte_ip.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
@@ -36,6 +37,61 @@ static const uint8_t *our_inner_addr(int family)
 	return NULL;
 }
 
+/*
+ * An echo reply made of the request in place: addresses swapped (the request was to one of ours),
+ * TTL / hop limit 64, type 0 / 129, checksums done again. false when it is not one we answer.
+ */
+static bool echo_reply(struct rte_mbuf *m)
+{
+	uint8_t *ip = rte_pktmbuf_mtod(m, uint8_t *), tmp[16];
+	uint32_t len = rte_pktmbuf_data_len(m);
+
+	if (len >= 28 && (ip[0] >> 4) == 4) {
+		struct rte_ipv4_hdr *h = (struct rte_ipv4_hdr *)ip;
+		uint32_t hl = (ip[0] & 0xf) * 4u;
+		uint8_t *icmp = ip + hl;
+
+		if (hl < 20 || len < hl + 8 || rte_be_to_cpu_16(h->total_length) != len || icmp[0] != 8)
+			return false;
+		memcpy(tmp, ip + 12, 4);
+		memcpy(ip + 12, ip + 16, 4);
+		memcpy(ip + 16, tmp, 4);
+		h->time_to_live = 64;
+		h->hdr_checksum = 0;
+		h->hdr_checksum = rte_ipv4_cksum(h);
+		icmp[0] = 0;
+		icmp[2] = icmp[3] = 0;
+		*(uint16_t *)(icmp + 2) = (uint16_t)~rte_raw_cksum(icmp, len - hl);
+		return true;
+	}
+	if (len >= 48 && (ip[0] >> 4) == 6) {
+		struct rte_ipv6_hdr *h = (struct rte_ipv6_hdr *)ip;
+
+		if (h->proto != IPPROTO_ICMPV6 || rte_be_to_cpu_16(h->payload_len) + 40u != len || ip[40] != 128)
+			return false;
+		memcpy(tmp, h->src_addr, 16);
+		memcpy(h->src_addr, h->dst_addr, 16);
+		memcpy(h->dst_addr, tmp, 16);
+		h->hop_limits = 64;
+		ip[40] = 129;
+		ip[42] = ip[43] = 0;
+		*(uint16_t *)(ip + 42) = rte_ipv6_udptcp_cksum(h, ip + 40);
+		return true;
+	}
+	return false;
+}
+
+/* Sends an inner packet we made back the way its cause came (consumes m). */
+static void send_back(struct rte_mbuf *m, bool to_mesh)
+{
+	if (!to_mesh && mg_dev.lan) {
+		lan_send(m);
+		return;
+	}
+	if (rte_ring_enqueue(to_mesh ? mg_dev.to_mesh : mg_dev.to_inner, m) != 0)
+		rte_pktmbuf_free(m);
+}
+
 static void answer(struct rte_mbuf *req)
 {
 	const uint8_t *pkt = rte_pktmbuf_mtod(req, const uint8_t *);
@@ -49,6 +105,10 @@ static void answer(struct rte_mbuf *req)
 	int n;
 
 	mg_icmp_request_get(req, &kind, &to_mesh, &mtu);
+	if (kind == MG_ICMP_ECHO) {
+		ctrl.echo_replies_sent += echo_reply(req);
+		return; /* the caller sends req itself (it is the reply) or frees it */
+	}
 	if (!src || !(m = rte_pktmbuf_alloc(mg_dev.pool)))
 		return;
 	buf = (uint8_t *)rte_pktmbuf_append(m, ICMPERR_MAX_V6);
@@ -59,12 +119,7 @@ static void answer(struct rte_mbuf *req)
 	}
 	rte_pktmbuf_trim(m, (uint16_t)(ICMPERR_MAX_V6 - n));
 	ctrl.icmp_errors_sent++;
-	if (!to_mesh && mg_dev.lan) {
-		lan_send(m);
-		return;
-	}
-	if (rte_ring_enqueue(to_mesh ? mg_dev.to_mesh : mg_dev.to_inner, m) != 0)
-		rte_pktmbuf_free(m);
+	send_back(m, to_mesh);
 }
 
 unsigned int icmp_turn(void)
@@ -73,8 +128,17 @@ unsigned int icmp_turn(void)
 	unsigned int n = rte_ring_dequeue_burst(mg_dev.icmp_req, (void **)reqs, ICMP_BATCH, NULL);
 
 	for (unsigned int i = 0; i < n; i++) {
+		unsigned int kind;
+		uint16_t mtu;
+		bool to_mesh;
+		uint64_t echoes = ctrl.echo_replies_sent;
+
 		answer(reqs[i]);
-		rte_pktmbuf_free(reqs[i]);
+		mg_icmp_request_get(reqs[i], &kind, &to_mesh, &mtu);
+		if (ctrl.echo_replies_sent != echoes)
+			send_back(reqs[i], to_mesh); /* made into the reply in place */
+		else
+			rte_pktmbuf_free(reqs[i]);
 	}
 	return n;
 }

@@ -43,6 +43,7 @@ static struct pending pending[LAN_PENDING_MAX];
 static unsigned int n_pending;
 static struct mg_lan_route routes[CONFIG_MAX_ROUTES + MG_MAX_WAN_ADDRS];
 static uint64_t neigh_seen, next_check_ns;
+static struct icmperr_limit unreachable_limit;
 
 static size_t alen(int family)
 {
@@ -77,6 +78,7 @@ int lan_init(const struct mg_config *cfg)
 	}
 	neigh_lan_init();
 	neigh_seen = neigh_lan_changes();
+	icmperr_limit_init(&unreachable_limit, 1000, 50);
 	return ret;
 }
 
@@ -214,14 +216,17 @@ static void flush_pending(bool expire)
 		struct pending *p = &pending[i];
 		struct rte_ether_addr mac;
 
-		if (neigh_lan_lookup(p->family, p->hop, &mac)) {
-			send_to(p->m, p->family, &mac);
-		} else if (expire && ctrl.now_ns >= p->deadline_ns) {
-			/* As Linux on a failed resolution: host unreachable, to whoever sent it. */
+		/* Expiry first: asking again as the last one goes would be a fourth solicitation. */
+		if (expire && ctrl.now_ns >= p->deadline_ns) {
+			/* As Linux on a failed resolution: host unreachable, to whoever sent it, within
+			 * the rate the workers keep (the icmp_req ring is sized for that). */
 			mg_drop(MG_DROP_LAN_UNRESOLVED, 1);
 			mg_icmp_request(p->m, ICMPERR_HOST_UNREACHABLE, true, 0);
-			if (rte_ring_enqueue(mg_dev.icmp_req, p->m) != 0)
+			if (!icmperr_limit_allow(&unreachable_limit, ctrl.now_ns) ||
+			    rte_ring_enqueue(mg_dev.icmp_req, p->m) != 0)
 				rte_pktmbuf_free(p->m);
+		} else if (neigh_lan_lookup(p->family, p->hop, &mac)) {
+			send_to(p->m, p->family, &mac);
 		} else {
 			pending[kept++] = *p;
 		}

@@ -176,8 +176,10 @@ static void write_ctrl(FILE *f)
 			   "# TYPE meshgate_lan_link_changes_total counter\nmeshgate_lan_link_changes_total %" PRIu64 "\n",
 			ctrl.lan_up, ctrl.lan_link_changes);
 	fprintf(f, "# HELP meshgate_icmp_errors_sent_total ICMP/ICMPv6 errors sent about packets not forwarded.\n"
-		   "# TYPE meshgate_icmp_errors_sent_total counter\nmeshgate_icmp_errors_sent_total %" PRIu64 "\n",
-		ctrl.icmp_errors_sent);
+		   "# TYPE meshgate_icmp_errors_sent_total counter\nmeshgate_icmp_errors_sent_total %" PRIu64 "\n"
+		   "# HELP meshgate_echo_replies_sent_total Pings to the gateway's LAN address answered.\n"
+		   "# TYPE meshgate_echo_replies_sent_total counter\nmeshgate_echo_replies_sent_total %" PRIu64 "\n",
+		ctrl.icmp_errors_sent, ctrl.echo_replies_sent);
 }
 
 void stats_write(void)

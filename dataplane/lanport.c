@@ -7,8 +7,10 @@
  *     for our LAN addresses and learns the neighbours). An IP packet to forward leaves here
  *     without its Ethernet header and with its TTL / hop limit decremented; the encrypt path's
  *     allowed-IPs lookup then picks the peer (a remote cluster's subnets are its gateway's
- *     allowed-IPs). Not forwarded, each counted: our own LAN addresses (nothing is served there),
- *     multicast, broadcast and link-local destinations, a TTL run out, malformed headers.
+ *     allowed-IPs). Not forwarded, each counted: frames not sent to our MAC (link broadcast,
+ *     multicast, another host's), our own LAN addresses (where only ping is answered, by the
+ *     control thread), multicast, broadcast (a LAN prefix's too) and link-local destinations, a
+ *     TTL run out, malformed headers.
  * tx, mesh -> LAN: what the decrypt path delivers (already checked against the peer's
  *     allowed-IPs): TTL decremented, the LAN route by longest prefix (a LAN prefix, on link, or a
  *     next hop from inner.routes), the next hop's MAC from the control thread's published
@@ -52,25 +54,57 @@ static bool is_lan_addr(const struct mg_lan *lan, int family, const uint8_t *add
 	return false;
 }
 
+/* The broadcast address of one of our IPv4 LAN prefixes (a directed broadcast, RFC 2644: not
+ * forwarded, either way; /31 and /32 have none). */
+static bool is_lan_broadcast(const struct mg_lan *lan, const uint8_t *dst)
+{
+	uint32_t d;
+
+	memcpy(&d, dst, 4);
+	d = rte_be_to_cpu_32(d);
+	for (unsigned int i = 0; i < lan->n_addrs; i++) {
+		const struct mg_wan_addr *a = &lan->addrs[i];
+		uint32_t net, host;
+
+		if (a->family != AF_INET || a->prefix_len >= 31)
+			continue;
+		memcpy(&net, a->addr, 4);
+		host = UINT32_MAX >> a->prefix_len;
+		if ((rte_be_to_cpu_32(net) | host) == d)
+			return true;
+	}
+	return false;
+}
+
 /*
  * Destinations a router does not forward: IPv4 multicast, limited broadcast, this network, loopback
- * and link-local (RFC 3927 2.7); IPv6 multicast and link-local (either end: RFC 4291 2.5.6).
- * Directed broadcasts to a LAN prefix are not forwarded from the mesh either (RFC 2644) -- they
- * match no peer's allowed-IPs unless configured so, and then the remote gateway drops them here.
+ * and link-local (RFC 3927 2.7), a LAN prefix's broadcast; IPv6 multicast and link-local (either
+ * end: RFC 4291 2.5.6).
  */
-static bool not_routed(int family, const uint8_t *ip)
+static bool not_routed(const struct mg_lan *lan, int family, const uint8_t *ip)
 {
 	if (family == AF_INET) {
 		const uint8_t *src = ip + 12, *dst = ip + 16;
 
 		return dst[0] >= 224 || dst[0] == 0 || dst[0] == 127 || (dst[0] == 169 && dst[1] == 254) ||
-		       (src[0] == 169 && src[1] == 254);
+		       (src[0] == 169 && src[1] == 254) || is_lan_broadcast(lan, dst);
 	}
 	return ip[24] == 0xff || (ip[24] == 0xfe && (ip[25] & 0xc0) == 0x80) ||
 	       (ip[8] == 0xfe && (ip[9] & 0xc0) == 0x80);
 }
 
-enum lan_verdict { L_FORWARD, L_NEIGH, L_DROP };
+enum lan_verdict { L_FORWARD, L_NEIGH, L_ECHO, L_DROP };
+
+/* An ICMP or ICMPv6 echo request (the header right after a fixed IP header; len checked). */
+static bool is_echo_request(const uint8_t *ip, uint32_t len, int family)
+{
+	if (family == AF_INET) {
+		uint32_t hl = (ip[0] & 0xf) * 4u;
+
+		return ip[9] == IPPROTO_ICMP && len >= hl + 8 && ip[hl] == 8 && (ip[6] & 0x3f) == 0 && ip[7] == 0;
+	}
+	return ip[6] == IPPROTO_ICMPV6 && len >= 48 && ip[40] == 128;
+}
 
 static enum lan_verdict classify(const struct mg_lan *lan, struct rte_mbuf *m, enum mg_drop *why)
 {
@@ -104,11 +138,21 @@ static enum lan_verdict classify(const struct mg_lan *lan, struct rte_mbuf *m, e
 		m->l3_len = 40;
 		return L_NEIGH;
 	}
-	*why = MG_DROP_LAN_TO_US;
-	if (is_lan_addr(lan, family, packet_inner_dst(ip, family)))
-		return L_DROP;
+	/* Only what was sent to us as a router: not a frame to the link's broadcast or a multicast
+	 * group, nor one for another host's MAC (Linux forwards PACKET_HOST only). */
 	*why = MG_DROP_LAN_NOT_ROUTED;
-	if (not_routed(family, ip))
+	if (!rte_is_same_ether_addr(&eth->dst_addr, &lan->mac))
+		return L_DROP;
+	*why = MG_DROP_LAN_TO_US;
+	if (is_lan_addr(lan, family, packet_inner_dst(ip, family))) {
+		/* The gateway answers ping on its LAN address (the control thread does); nothing else. */
+		if (!is_echo_request(ip, len, family))
+			return L_DROP;
+		rte_pktmbuf_trim(m, avail - len);
+		return L_ECHO;
+	}
+	*why = MG_DROP_LAN_NOT_ROUTED;
+	if (not_routed(lan, family, ip))
 		return L_DROP;
 	/* Ethernet padding off: the packet is its IP length. */
 	rte_pktmbuf_trim(m, avail - len);
@@ -165,6 +209,10 @@ static uint16_t lan_rx(uint16_t queue, struct rte_mbuf **pkts, uint16_t n)
 		case L_NEIGH:
 			neigh[nn++] = m;
 			break;
+		case L_ECHO:
+			rte_pktmbuf_adj(m, RTE_ETHER_HDR_LEN);
+			worker_icmp_echo(w, m, false);
+			break;
 		default:
 			mg_drop(why, 1);
 			drop[nx++] = m;
@@ -195,20 +243,31 @@ static uint16_t lan_tx(uint16_t queue, struct rte_mbuf **pkts, uint16_t n)
 		const struct mg_lan_neigh *e;
 		struct rte_ether_hdr *eth;
 
-		if (unlikely(is_lan_addr(lan, family, dst) || not_routed(family, ip))) {
-			mg_drop(is_lan_addr(lan, family, dst) ? MG_DROP_LAN_TO_US : MG_DROP_LAN_NOT_ROUTED, 1);
+		if (unlikely(is_lan_addr(lan, family, dst))) {
+			/* A host across the mesh pings the gateway: answered; nothing else is served. */
+			if (is_echo_request(ip, rte_pktmbuf_data_len(m), family)) {
+				worker_icmp_echo(w, m, true);
+			} else {
+				mg_drop(MG_DROP_LAN_TO_US, 1);
+				drop[nx++] = m;
+			}
+			continue;
+		}
+		if (unlikely(not_routed(lan, family, ip))) {
+			mg_drop(MG_DROP_LAN_NOT_ROUTED, 1);
 			drop[nx++] = m;
+			continue;
+		}
+		/* The route first, then the TTL, as Linux (an error quotes the packet as it came). */
+		route = allowedips_lookup(&lan->routes, family, dst);
+		if (!route) {
+			mg_drop(MG_DROP_LAN_NO_ROUTE, 1);
+			worker_icmp_error(w, m, ICMPERR_NET_UNREACHABLE, true, 0);
 			continue;
 		}
 		if (unlikely(router_dec_ttl(ip, family))) {
 			mg_drop(MG_DROP_TTL_EXCEEDED, 1);
 			worker_icmp_error(w, m, ICMPERR_TIME_EXCEEDED, true, 0);
-			continue;
-		}
-		route = allowedips_lookup(&lan->routes, family, dst);
-		if (!route) {
-			mg_drop(MG_DROP_LAN_NO_ROUTE, 1);
-			worker_icmp_error(w, m, ICMPERR_NET_UNREACHABLE, true, 0);
 			continue;
 		}
 		clamp_mss(ip, rte_pktmbuf_data_len(m), family);

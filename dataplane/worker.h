@@ -77,6 +77,17 @@ static inline void worker_icmp_error(struct mg_worker *w, struct rte_mbuf *m, un
 	}
 	rte_pktmbuf_free(m);
 }
+/* An echo request to one of our LAN addresses: the control thread answers it (icmp.c), within the
+ * same rate limit as errors; to_mesh: it came from a peer. */
+static inline void worker_icmp_echo(struct mg_worker *w, struct rte_mbuf *m, bool to_mesh)
+{
+	if (icmperr_limit_allow(&w->icmp_limit, w->now_ns)) {
+		mg_icmp_request(m, MG_ICMP_ECHO, to_mesh, 0);
+		if (rte_ring_enqueue(mg_dev.icmp_req, m) == 0)
+			return;
+	}
+	rte_pktmbuf_free(m);
+}
 /* Packets staged for a peer that now has a keypair. */
 void encrypt_flush_staged(struct mg_worker *w, struct mg_peer *peer);
 

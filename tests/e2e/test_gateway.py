@@ -11,8 +11,8 @@ their LAN ports and WAN ports all net_af_xdp on veths (gwtest.py draws the topol
                 that runs out counted where it did, path MTU discovery (fragmentation needed /
                 packet too big with the tunnel's MTU), host unreachable for a destination no peer
                 routes
-  not_forwarded the gateway's own LAN address is not served and a destination no peer routes is
-                not forwarded: each counted, and nothing else breaks; a LAN link that goes down is
+  not_forwarded the gateway's own LAN address answers ping (from its LAN and across the mesh) and
+                serves nothing else; a destination no peer routes is not forwarded: each counted; a LAN link that goes down is
                 seen (lan_down), and traffic resumes with it
   road_warrior  a plain wireguard-go peer reaches the LAN behind gateway A, and hosts there reach it
   policy        gateway B's stateful policy: TCP to one port accepted and another dropped, replies
@@ -126,11 +126,18 @@ def not_forwarded():
     with gwtest.Mesh() as m:
         a, b = m.a, m.b
         check(ping(a, b.host_ip)[0] == 3, "the mesh works")
+        got, ttls = ping(a, a.lan_ip)
+        check(got == 3 and ttls and all(t == 64 for t in ttls), "host A pings its gateway's LAN address",
+              f"{got}/3 {ttls}")
+        got, _ = ping(b, a.lan_ip)
+        check(got == 3, "host B pings gateway A's LAN address across the mesh", f"{got}/3")
         before = a.drops("lan_to_us")
-        got, _ = ping(a, a.lan_ip, count=2, timeout=3)
+        c, first = tcp_client(a, a.lan_ip, 22)
+        c.stdin.close()
         time.sleep(1.2)
-        check(got == 0 and a.drops("lan_to_us") >= before + 2, "our own LAN address: not served, counted",
-              f"{got} replies, {a.drops('lan_to_us') - before} counted")
+        check(first == "refused" and a.drops("lan_to_us") > before,
+              "TCP to the gateway's own LAN address: not served (only ping is), counted",
+              f"{first}, {a.drops('lan_to_us') - before} counted")
         before = a.drops("inner_no_route")
         got, _ = ping(a, "10.9.9.9", count=2, timeout=3)
         time.sleep(1.2)
