@@ -60,6 +60,7 @@
 	X(LAN_RING_FULL, "lan_ring_full")           /* control thread behind: ARP/ND or a waiting packet */ \
 	X(LAN_TX_FULL, "lan_tx_full")               /* the LAN port did not take it */          \
 	X(LAN_DOWN, "lan_down")                     /* the LAN link was down */                 \
+	X(ECHO_LIMITED, "echo_limited")             /* a ping to us over the ICMP rate limit */ \
 	/* control thread */                                                                    \
 	X(HS_INVALID_MAC, "hs_invalid_mac")         /* mac1 wrong */                            \
 	X(HS_RATELIMITED, "hs_ratelimited")         /* per-source limit under load */           \

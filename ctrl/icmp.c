@@ -23,6 +23,24 @@
 
 #define ICMP_BATCH 32
 
+/* Whether addr is one of our inner addresses (the LAN port's, or host mode's inner.addresses). */
+static bool is_ours(int family, const uint8_t *addr)
+{
+	size_t alen = family == AF_INET ? 4 : 16;
+
+	if (mg_dev.lan) {
+		for (unsigned int i = 0; i < mg_dev.lan->n_addrs; i++)
+			if (mg_dev.lan->addrs[i].family == family && memcmp(mg_dev.lan->addrs[i].addr, addr, alen) == 0)
+				return true;
+		return false;
+	}
+	for (size_t i = 0; ctrl.cfg && i < ctrl.cfg->inner.n_addresses; i++)
+		if (ctrl.cfg->inner.addresses[i].family == family &&
+		    memcmp(ctrl.cfg->inner.addresses[i].addr, addr, alen) == 0)
+			return true;
+	return false;
+}
+
 static const uint8_t *our_inner_addr(int family)
 {
 	if (mg_dev.lan) {
@@ -96,7 +114,8 @@ static void answer(struct rte_mbuf *req)
 {
 	const uint8_t *pkt = rte_pktmbuf_mtod(req, const uint8_t *);
 	uint32_t len = rte_pktmbuf_data_len(req);
-	const uint8_t *src = our_inner_addr(len && (pkt[0] >> 4) == 6 ? AF_INET6 : AF_INET);
+	int family = len && (pkt[0] >> 4) == 6 ? AF_INET6 : AF_INET;
+	const uint8_t *src = our_inner_addr(family);
 	struct rte_mbuf *m;
 	unsigned int kind;
 	uint16_t mtu;
@@ -109,7 +128,12 @@ static void answer(struct rte_mbuf *req)
 		ctrl.echo_replies_sent += echo_reply(req);
 		return; /* the caller sends req itself (it is the reply) or frees it */
 	}
-	if (!src || !(m = rte_pktmbuf_alloc(mg_dev.pool)))
+	/* Never about a packet of our own (a reply of ours that could not be delivered): that would
+	 * be an error to ourselves. */
+	if (!src || (len >= (family == AF_INET6 ? 40u : 20u) && is_ours(family, pkt + (family == AF_INET6 ? 8 : 12))))
+		return;
+	m = rte_pktmbuf_alloc(mg_dev.pool);
+	if (!m)
 		return;
 	buf = (uint8_t *)rte_pktmbuf_append(m, ICMPERR_MAX_V6);
 	n = buf ? icmperr_build(buf, ICMPERR_MAX_V6, pkt, len, (enum icmperr_kind)kind, mtu, src) : 0;

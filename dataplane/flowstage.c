@@ -57,7 +57,7 @@ enum flow_stage_result flow_stage(struct mg_worker *w, struct rte_mbuf *m, const
 	struct flow_pkt info;
 	struct flow_key k;
 	struct flow *f;
-	bool reply;
+	bool reply = false; /* flow_lookup sets it only when it finds a flow */
 
 	if (flow_key_from_packet(rte_pktmbuf_mtod(m, const uint8_t *), len, &k, &info))
 		return drop(m, MG_DROP_FLOW_INVALID);

@@ -8,9 +8,9 @@
  *     without its Ethernet header and with its TTL / hop limit decremented; the encrypt path's
  *     allowed-IPs lookup then picks the peer (a remote cluster's subnets are its gateway's
  *     allowed-IPs). Not forwarded, each counted: frames not sent to our MAC (link broadcast,
- *     multicast, another host's), our own LAN addresses (where only ping is answered, by the
- *     control thread), multicast, broadcast (a LAN prefix's too) and link-local destinations, a
- *     TTL run out, malformed headers.
+ *     multicast, another host's), martian sources, our own LAN addresses (where only ping is
+ *     answered, by the control thread), multicast, broadcast (a LAN prefix's too) and link-local
+ *     destinations, a TTL run out, malformed headers.
  * tx, mesh -> LAN: what the decrypt path delivers (already checked against the peer's
  *     allowed-IPs): TTL decremented, the LAN route by longest prefix (a LAN prefix, on link, or a
  *     next hop from inner.routes), the next hop's MAC from the control thread's published
@@ -74,6 +74,24 @@ static bool is_lan_broadcast(const struct mg_lan *lan, const uint8_t *dst)
 			return true;
 	}
 	return false;
+}
+
+/*
+ * Sources a router does not take from a link (martians, RFC 1812 5.3.7, Linux's ip_route_input
+ * checks): unspecified, loopback, multicast and broadcast (a LAN prefix's too), or one of our own
+ * addresses; IPv6 unspecified, loopback and multicast (RFC 4291 2.5.2, 2.7). A packet from the
+ * mesh had its source checked against the peer's allowed-IPs instead.
+ */
+static bool martian_source(const struct mg_lan *lan, int family, const uint8_t *ip)
+{
+	static const uint8_t v6_loopback[16] = { [15] = 1 }, v6_any[16];
+	const uint8_t *src = packet_inner_src(ip, family);
+
+	if (is_lan_addr(lan, family, src))
+		return true;
+	if (family == AF_INET)
+		return src[0] == 0 || src[0] == 127 || src[0] >= 224 || is_lan_broadcast(lan, src);
+	return src[0] == 0xff || memcmp(src, v6_any, 16) == 0 || memcmp(src, v6_loopback, 16) == 0;
 }
 
 /*
@@ -142,6 +160,9 @@ static enum lan_verdict classify(const struct mg_lan *lan, struct rte_mbuf *m, e
 	 * group, nor one for another host's MAC (Linux forwards PACKET_HOST only). */
 	*why = MG_DROP_LAN_NOT_ROUTED;
 	if (!rte_is_same_ether_addr(&eth->dst_addr, &lan->mac))
+		return L_DROP;
+	*why = MG_DROP_LAN_NOT_ROUTED;
+	if (martian_source(lan, family, ip))
 		return L_DROP;
 	*why = MG_DROP_LAN_TO_US;
 	if (is_lan_addr(lan, family, packet_inner_dst(ip, family))) {
@@ -243,6 +264,14 @@ static uint16_t lan_tx(uint16_t queue, struct rte_mbuf **pkts, uint16_t n)
 		const struct mg_lan_neigh *e;
 		struct rte_ether_hdr *eth;
 
+		/* What the peer sealed was checked for its length and source only; a router takes no
+		 * IPv4 header that does not sum (Linux's ip_rcv on wg0 drops it). */
+		if (family == AF_INET && unlikely((ip[0] & 0xf) * 4u > rte_pktmbuf_data_len(m) ||
+						  rte_ipv4_cksum((const struct rte_ipv4_hdr *)ip) != 0)) {
+			mg_drop(MG_DROP_LAN_BAD_IP, 1);
+			drop[nx++] = m;
+			continue;
+		}
 		if (unlikely(is_lan_addr(lan, family, dst))) {
 			/* A host across the mesh pings the gateway: answered; nothing else is served. */
 			if (is_echo_request(ip, rte_pktmbuf_data_len(m), family)) {

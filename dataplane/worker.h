@@ -9,6 +9,7 @@
 #include <rte_ring_elem.h>
 
 #include "aead_burst.h"
+#include "counters.h"
 #include "flow.h"
 #include "icmperr.h"
 #include "device.h"
@@ -86,6 +87,7 @@ static inline void worker_icmp_echo(struct mg_worker *w, struct rte_mbuf *m, boo
 		if (rte_ring_enqueue(mg_dev.icmp_req, m) == 0)
 			return;
 	}
+	mg_drop(MG_DROP_ECHO_LIMITED, 1);
 	rte_pktmbuf_free(m);
 }
 /* Packets staged for a peer that now has a keypair. */

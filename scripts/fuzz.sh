@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Fuzzing: configure build-fuzz/ once (clang, ASan+UBSan, -Dfuzz=true), build the libFuzzer
-# targets of tests/fuzz/ and run each for a bounded time on a copy of its seed corpus. The wan
-# target (the data plane's decrypt path) needs DPDK (libdpdk-dev); without it, it is left out of a
-# full run with a note.
+# targets of tests/fuzz/ and run each for a bounded time on a copy of its seed corpus. The wan and
+# lan targets (the data plane's decrypt path; gateway mode's LAN port) need DPDK (libdpdk-dev);
+# without it, they are left out of a full run with a note.
 #
 #   bash scripts/fuzz.sh [--seconds N] [target...]    N seconds per target (60), every target
 #
@@ -21,7 +21,8 @@ BUILD=build-fuzz
 FINDINGS=$BUILD/fuzz-findings
 
 # Every target and its -max_len: a little above the largest input that still means something.
-TARGETS=(message noise burst replay ratelimit allowedips uapi config keyenc keyfile flow policy wan)
+TARGETS=(message noise burst replay ratelimit allowedips uapi config keyenc keyfile flow policy wan lan)
+DPDK_TARGETS=(wan lan)
 declare -A MAX_LEN=(
 	[message]=4096     # a UDP payload: data messages past the SIMD backends' split length
 	[noise]=1024       # a selector byte and a Noise message with a payload
@@ -36,6 +37,7 @@ declare -A MAX_LEN=(
 	[flow]=4096        # a packet to parse, or a few hundred table operations
 	[policy]=8192      # a rule set of a few hundred rules and keys, or a JSON policy block
 	[wan]=8192         # a knobs byte and a burst: 32 small frames, or five of full size
+	[lan]=8192         # a knobs byte and two bursts: 32 small frames and 32 small packets, or a few of full size
 )
 
 seconds=60
@@ -68,9 +70,9 @@ command -v clang >/dev/null || { echo "fuzz: clang not found; run bash scripts/s
 tmp=$(mktemp -d /tmp/meshgate-fuzz.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
-# Configure once: lib/ and tests/fuzz/, and the data plane's sources for fuzz_wan when DPDK is
-# found (-Ddataplane=auto; only the targets named below are built). A build-fuzz/ configured
-# before the wan target existed (-Ddataplane=disabled) is switched over.
+# Configure once: lib/ and tests/fuzz/, and the data plane's sources for fuzz_wan and fuzz_lan when
+# DPDK is found (-Ddataplane=auto; only the targets named below are built). A build-fuzz/
+# configured before the wan target existed (-Ddataplane=disabled) is switched over.
 opts=(-Dfuzz=true "-Db_sanitize=address,undefined" -Db_lundef=false -Ddataplane=auto)
 if [ ! -f "$BUILD/build.ninja" ]; then
 	CC=clang meson setup "$BUILD" "${opts[@]}" >"$tmp/setup.log" 2>&1 || { cat "$tmp/setup.log" >&2; exit 1; }
@@ -85,14 +87,17 @@ ninja -C "$BUILD" build.ninja >"$tmp/regen.log" 2>&1 || { cat "$tmp/regen.log" >
 # (Listed first, then searched: grep -q quitting early would fail the pipe under pipefail.)
 targets=$(ninja -C "$BUILD" -t targets all)
 if ! grep -q '^tests/fuzz/fuzz_wan:' <<<"$targets"; then
-	# Without DPDK: a full run leaves wan out; asking for it by name is an error.
-	for t in "${want[@]}"; do
-		[ "$t" != wan ] || [ "$all" -eq 1 ] ||
-			{ echo "fuzz: wan needs DPDK (libdpdk-dev; run bash scripts/setup.sh)" >&2; exit 1; }
-	done
-	echo "fuzz: note: DPDK not found, wan target left out (libdpdk-dev; bash scripts/setup.sh)"
+	# Without DPDK: a full run leaves wan and lan out; asking for one by name is an error.
 	kept=()
-	for t in "${want[@]}"; do [ "$t" = wan ] || kept+=("$t"); done
+	for t in "${want[@]}"; do
+		if [[ " ${DPDK_TARGETS[*]} " == *" $t "* ]]; then
+			[ "$all" -eq 1 ] ||
+				{ echo "fuzz: $t needs DPDK (libdpdk-dev; run bash scripts/setup.sh)" >&2; exit 1; }
+		else
+			kept+=("$t")
+		fi
+	done
+	echo "fuzz: note: DPDK not found, ${DPDK_TARGETS[*]} targets left out (libdpdk-dev; bash scripts/setup.sh)"
 	want=("${kept[@]}")
 fi
 ninja -C "$BUILD" tests/fuzz/make_seeds "${want[@]/#/tests/fuzz/fuzz_}" >"$tmp/build.log" 2>&1 ||

@@ -3,10 +3,11 @@
  * Writes the binary seeds of the fuzz targets: for message and noise, messages of the fixed world
  * of fuzz_common.h that authenticate (so the fuzzer starts past every MAC and AEAD check); for wan,
  * bursts of Ethernet frames for the data plane's world of fuzz_wan.h (data messages that open and
- * pass or fail the inner checks, handshakes, ARP, ND and malformed frames); for the
- * targets whose input is a stream of operations, a few streams that reach their interesting
- * states (a full burst, a full rate-limiter table, nested prefixes...). The text seeds (uapi,
- * config, keyenc, keyfile) are plain files in tests/fuzz/corpus/.
+ * pass or fail the inner checks, handshakes, ARP, ND and malformed frames); for lan, LAN frames
+ * and packets from the mesh for gateway mode's world of fuzz_lan.c; for the targets whose input
+ * is a stream of operations, a few streams that reach their interesting states (a full burst, a
+ * full rate-limiter table, nested prefixes...). The text seeds (uapi, config, keyenc, keyfile)
+ * are plain files in tests/fuzz/corpus/.
  *
  *   make_seeds DIR      writes DIR/<target>/<name>
  *
@@ -1062,6 +1063,353 @@ static void wan_seeds(const struct fuzz_world *w)
 	wan_put("burst-32-mixed", &in);
 }
 
+/*
+ * --- lan: gateway mode's LAN port (fuzz_lan.c): its world and input format, kept in step by hand
+ * (fuzz_lan.c's header has both; FUZZ_LAN_TRACE=1 shows what each seed does) ---
+ */
+#define LAN_REC_NIC_CSUM 0x2000u  /* LAN frame: the NIC checked the IPv4 header checksum */
+#define LAN_REC_CHAINED 0x1000u   /* LAN frame: two segments */
+#define LAN_REC_FIX_CSUM 0x4000u  /* the harness writes the IPv4 header checksum */
+#define LAN_REC_MESH 0x8000u      /* a packet from the mesh (tx), not a LAN frame */
+#define LAN_KNOB_FRESH 1u         /* H and R resolved */
+#define LAN_KNOB_STALE 2u         /* H and R resolved 60 s ago */
+#define LAN_KNOB_ROUTER 3u        /* R only */
+#define LAN_KNOB_MESH_FIRST 4u
+#define LAN_KNOB_DOWN 8u
+#define LAN_KNOB_RINGS_SMALL 16u
+#define LAN_KNOB_WIRE_FULL 32u
+#define LAN_KNOB_STEP_1S (2u << 6)
+
+static const uint8_t lan_our_mac[6] = { 2, 0, 0, 0, 1, 1 }, lan_h_mac[6] = { 2, 0, 0, 0, 2, 2 },
+		     lan_x_mac[6] = { 2, 0, 0, 0, 2, 0x50 }, lan_q_mac[6] = { 2, 0, 0, 0, 2, 3 };
+static const uint8_t lan_our4[4] = { 10, 1, 0, 1 }, lan_our4b[4] = { 192, 168, 77, 1 }, lan_h4[4] = { 10, 1, 0, 2 },
+		     lan_q4[4] = { 10, 1, 0, 3 }, lan_quiet4[4] = { 10, 1, 0, 77 }, lan_behind_r4[4] = { 10, 1, 9, 7 },
+		     lan_remote4[4] = { 10, 2, 0, 5 }, lan_nowhere4[4] = { 10, 9, 9, 9 };
+static const uint8_t lan_our6[16] = { 0xfd, 1, [15] = 1 }, lan_h6[16] = { 0xfd, 1, [15] = 2 },
+		     lan_quiet6[16] = { 0xfd, 1, [15] = 0x77 }, lan_behind_r6[16] = { 0xfd, 8, [15] = 7 },
+		     lan_remote6[16] = { 0xfd, 2, [15] = 5 }, lan_nowhere6[16] = { 0xfd, 9, [15] = 1 };
+
+/* An IP packet (IPv6 when v6) src -> dst of proto carrying l4[0..l4_len), its checksums done: the
+ * IPv4 header's, and the upper layer's at csum_at in l4 (UDP 6, TCP 16, ICMP 2; ICMPv6 and the
+ * others over the pseudo-header). Returns its length. */
+static size_t lan_ip(uint8_t *p, int v6, const uint8_t *src, const uint8_t *dst, uint8_t proto, uint8_t ttl,
+		     const uint8_t *l4, size_t l4_len, size_t csum_at)
+{
+	size_t hl = v6 ? 40 : 20;
+	uint8_t *u = p + hl;
+	uint32_t sum = 0;
+
+	memset(p, 0, hl);
+	if (v6) {
+		p[0] = 0x60;
+		put16(p + 4, (uint16_t)l4_len);
+		p[6] = proto;
+		p[7] = ttl;
+		memcpy(p + 8, src, 16);
+		memcpy(p + 24, dst, 16);
+	} else {
+		p[0] = 0x45;
+		put16(p + 2, (uint16_t)(hl + l4_len));
+		put16(p + 4, 0x4c41);
+		p[6] = 0x40; /* DF */
+		p[8] = ttl;
+		p[9] = proto;
+		memcpy(p + 12, src, 4);
+		memcpy(p + 16, dst, 4);
+		put16(p + 10, csum(0, p, 20));
+	}
+	memcpy(u, l4, l4_len);
+	u[csum_at] = u[csum_at + 1] = 0;
+	if (v6 || proto != 1) { /* the pseudo-header */
+		for (size_t i = v6 ? 8 : 12; i < (v6 ? 40u : 20u); i += 2)
+			sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+		sum += proto + (uint32_t)l4_len;
+	}
+	put16(u + csum_at, csum(sum, u, l4_len));
+	return hl + l4_len;
+}
+
+static size_t lan_udp(uint8_t *p, int v6, const uint8_t *src, const uint8_t *dst, uint8_t ttl, size_t data)
+{
+	uint8_t u[1500];
+
+	put16(u, 40000);
+	put16(u + 2, 5201);
+	put16(u + 4, (uint16_t)(8 + data));
+	fuzz_fill(u + 8, data, 0x4c);
+	return lan_ip(p, v6, src, dst, 17, ttl, u, 8 + data, 6);
+}
+
+/* A TCP SYN announcing an MSS (the tunnel's 1420 clamps it to 1380 or 1360). */
+static size_t lan_syn(uint8_t *p, int v6, const uint8_t *src, const uint8_t *dst, uint16_t mss)
+{
+	uint8_t t[28] = { 0 };
+
+	put16(t, 43210);
+	put16(t + 2, 443);
+	put16(t + 4, 0x1234);
+	t[12] = 7 << 4;
+	t[13] = 0x02; /* SYN */
+	put16(t + 14, 64240);
+	t[20] = 2; /* MSS */
+	t[21] = 4;
+	put16(t + 22, mss);
+	t[24] = 1;
+	t[25] = 1;
+	t[26] = 4; /* SACK permitted */
+	t[27] = 2;
+	return lan_ip(p, v6, src, dst, 6, 64, t, sizeof(t), 16);
+}
+
+static size_t lan_echo(uint8_t *p, int v6, const uint8_t *src, const uint8_t *dst, uint8_t ttl)
+{
+	uint8_t e[8 + 24];
+
+	memset(e, 0, sizeof(e));
+	e[0] = v6 ? 128 : 8;
+	put16(e + 4, 0x4d47);
+	put16(e + 6, 3);
+	fuzz_fill(e + 8, 24, 0x4d);
+	return lan_ip(p, v6, src, dst, v6 ? 58 : 1, ttl, e, sizeof(e), 2);
+}
+
+/* A frame around an IP packet, padded to the Ethernet minimum with 0xee. */
+static size_t lan_frame(uint8_t *f, const uint8_t *dst_mac, const uint8_t *src_mac, const uint8_t *pkt, size_t len)
+{
+	size_t n = wan_eth(f, dst_mac, src_mac, (pkt[0] >> 4) == 4 ? 0x0800 : 0x86dd);
+
+	memcpy(f + n, pkt, len);
+	n += len;
+	while (n < 60)
+		f[n++] = 0xee;
+	return n;
+}
+
+/* From H to us (to be routed), and from the mesh. */
+static void lan_from_h(struct wan_input *in, const uint8_t *pkt, size_t len)
+{
+	uint8_t f[2048];
+
+	wan_add(in, f, lan_frame(f, lan_our_mac, lan_h_mac, pkt, len), 0);
+}
+
+static void lan_from_mesh(struct wan_input *in, const uint8_t *pkt, size_t len)
+{
+	wan_add(in, pkt, len, LAN_REC_MESH);
+}
+
+static void lan_put(const char *name, const struct wan_input *in)
+{
+	put("lan", name, in->b, in->n);
+}
+
+static void lan_seeds(void)
+{
+	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff }, zero_mac[6] = { 0 };
+	static const uint8_t snm_us[16] = { 0xff, 2, [11] = 1, [12] = 0xff, 0, 0, 1 };
+	static const uint8_t snm_us_mac[6] = { 0x33, 0x33, 0xff, 0, 0, 1 };
+	static const uint8_t other4[4] = { 10, 1, 0, 9 }, mcast4[4] = { 224, 0, 0, 5 }, dbcast4[4] = { 10, 1, 0, 255 },
+			     dbcast4b[4] = { 192, 168, 77, 3 }, ll4[4] = { 169, 254, 1, 1 };
+	static const uint8_t mcast6[16] = { 0xff, 2, [15] = 1 }, ll6[16] = { 0xfe, 0x80, [15] = 1 };
+	uint8_t f[2048], p[1600];
+	struct wan_input in;
+	size_t n;
+
+	/* ARP and ND: for our address (answered, the host learned), for another (neither). */
+	wan_begin(&in, 0);
+	wan_add(&in, f, wan_arp(f, 1, bcast, lan_h_mac, lan_h4, zero_mac, lan_our4), 0);
+	lan_put("arp-request", &in);
+	wan_begin(&in, 0);
+	wan_add(&in, f, wan_arp(f, 1, bcast, lan_h_mac, lan_h4, zero_mac, other4), 0);
+	lan_put("arp-request-other", &in);
+	wan_begin(&in, 0);
+	wan_add(&in, f, wan_nd(f, 135, snm_us_mac, lan_h_mac, lan_h6, snm_us, lan_our6, lan_h_mac), 0);
+	lan_put("nd-solicit", &in);
+
+	/* Forwarded: UDP and a TCP SYN (its MSS clamped) either family; IPv4 with options. */
+	wan_begin(&in, 0);
+	lan_from_h(&in, p, lan_udp(p, 0, lan_h4, lan_remote4, 64, 32));
+	lan_from_h(&in, p, lan_udp(p, 1, lan_h6, lan_remote6, 64, 32));
+	lan_put("udp-forward", &in);
+	wan_begin(&in, 0);
+	lan_from_h(&in, p, lan_syn(p, 0, lan_h4, lan_remote4, 1460));
+	lan_from_h(&in, p, lan_syn(p, 1, lan_h6, lan_remote6, 1440));
+	lan_put("tcp-syn-forward", &in);
+	wan_begin(&in, 0);
+	n = lan_udp(p, 0, lan_h4, lan_remote4, 64, 16);
+	memmove(p + 24, p + 20, n - 20); /* a 4-byte option (NOPs): the harness writes the checksum */
+	memset(p + 20, 1, 4);
+	p[0] = 0x46;
+	put16(p + 2, (uint16_t)(n + 4));
+	n += 4;
+	wan_add(&in, f, lan_frame(f, lan_our_mac, lan_h_mac, p, n), LAN_REC_FIX_CSUM);
+	wan_add(&in, f, lan_frame(f, lan_our_mac, lan_h_mac, p, n), LAN_REC_FIX_CSUM | LAN_REC_NIC_CSUM);
+	lan_put("ipv4-options-forward", &in);
+
+	/* TTL 1: time exceeded back to H (resolved). */
+	wan_begin(&in, LAN_KNOB_FRESH);
+	lan_from_h(&in, p, lan_udp(p, 0, lan_h4, lan_remote4, 1, 20));
+	lan_from_h(&in, p, lan_udp(p, 1, lan_h6, lan_remote6, 1, 20));
+	lan_put("ttl1", &in);
+
+	/* Ping to our addresses: answered on the LAN. From a host not yet resolved, the reply waits. */
+	wan_begin(&in, LAN_KNOB_FRESH);
+	lan_from_h(&in, p, lan_echo(p, 0, lan_h4, lan_our4, 64));
+	lan_from_h(&in, p, lan_echo(p, 1, lan_h6, lan_our6, 64));
+	lan_from_h(&in, p, lan_echo(p, 0, lan_h4, lan_our4b, 64));
+	lan_put("echo-to-us", &in);
+	wan_begin(&in, LAN_KNOB_STEP_1S);
+	n = lan_echo(p, 0, lan_q4, lan_our4, 64);
+	wan_add(&in, f, lan_frame(f, lan_our_mac, lan_q_mac, p, n), 0);
+	lan_put("echo-from-unresolved", &in);
+
+	/* Not forwarded: another host's MAC, the broadcast MAC, multicast, directed broadcasts,
+	 * link-local, UDP to us; truncated and malformed headers; a bad checksum (the NIC's say too). */
+	wan_begin(&in, 0);
+	n = lan_udp(p, 0, lan_h4, lan_remote4, 64, 8);
+	wan_add(&in, f, lan_frame(f, lan_x_mac, lan_h_mac, p, n), 0);
+	wan_add(&in, f, lan_frame(f, bcast, lan_h_mac, p, n), 0);
+	lan_from_h(&in, p, lan_udp(p, 0, lan_h4, mcast4, 64, 8));
+	lan_from_h(&in, p, lan_udp(p, 0, lan_h4, dbcast4, 64, 8));
+	lan_from_h(&in, p, lan_udp(p, 0, lan_h4, dbcast4b, 64, 8));
+	lan_from_h(&in, p, lan_udp(p, 0, lan_h4, ll4, 64, 8));
+	lan_from_h(&in, p, lan_udp(p, 1, lan_h6, mcast6, 64, 8));
+	lan_from_h(&in, p, lan_udp(p, 1, lan_h6, ll6, 64, 8));
+	lan_from_h(&in, p, lan_udp(p, 0, lan_h4, lan_our4, 64, 8));
+	lan_put("not-forwarded", &in);
+	wan_begin(&in, 0);
+	n = lan_udp(p, 0, lan_h4, lan_remote4, 64, 8);
+	lan_frame(f, lan_our_mac, lan_h_mac, p, n);
+	wan_add(&in, f, 10, 0);                       /* not even an Ethernet header */
+	wan_add(&in, f, 14 + 12, 0);                  /* an IPv4 header cut short */
+	wan_add(&in, f, 14 + 20 + 4, 0);              /* its total length past the frame */
+	n = lan_udp(p, 1, lan_h6, lan_remote6, 64, 8);
+	wan_add(&in, f, lan_frame(f, lan_our_mac, lan_h_mac, p, n) - 30, 0);
+	wan_add(&in, f, wan_arp(f, 1, bcast, lan_h_mac, lan_h4, zero_mac, lan_our4) - 10, 0);
+	f[12] = 0x88, f[13] = 0xb5; /* an ethertype of no one's */
+	wan_add(&in, f, 60, 0);
+	lan_put("truncated", &in);
+	wan_begin(&in, 0);
+	n = lan_udp(p, 0, lan_h4, lan_remote4, 64, 8);
+	p[11] ^= 1;
+	wan_add(&in, f, lan_frame(f, lan_our_mac, lan_h_mac, p, n), 0);
+	wan_add(&in, f, lan_frame(f, lan_our_mac, lan_h_mac, p, n), LAN_REC_NIC_CSUM);
+	p[11] ^= 1;
+	wan_add(&in, f, lan_frame(f, lan_our_mac, lan_h_mac, p, n), LAN_REC_NIC_CSUM);
+	wan_add(&in, f, lan_frame(f, lan_our_mac, lan_h_mac, p, n), LAN_REC_CHAINED);
+	lan_put("checksum-and-chained", &in);
+
+	/* From the mesh: to H (resolved), behind R, to a quiet host (asked three times, then host
+	 * unreachable into the mesh), to no route, ping to us, TTL 1, to us but not ping. */
+	wan_begin(&in, LAN_KNOB_FRESH);
+	lan_from_mesh(&in, p, lan_udp(p, 0, lan_remote4, lan_h4, 64, 40));
+	lan_from_mesh(&in, p, lan_udp(p, 1, lan_remote6, lan_h6, 64, 40));
+	lan_from_mesh(&in, p, lan_syn(p, 0, lan_remote4, lan_h4, 1460));
+	lan_put("mesh-to-host", &in);
+	wan_begin(&in, LAN_KNOB_ROUTER);
+	lan_from_mesh(&in, p, lan_udp(p, 0, lan_remote4, lan_behind_r4, 64, 40));
+	lan_from_mesh(&in, p, lan_udp(p, 1, lan_remote6, lan_behind_r6, 64, 40));
+	lan_put("mesh-via-router", &in);
+	wan_begin(&in, LAN_KNOB_STEP_1S);
+	lan_from_mesh(&in, p, lan_udp(p, 0, lan_remote4, lan_quiet4, 64, 24));
+	lan_from_mesh(&in, p, lan_udp(p, 1, lan_remote6, lan_quiet6, 64, 24));
+	lan_put("mesh-unresolved", &in);
+	wan_begin(&in, 0);
+	lan_from_mesh(&in, p, lan_udp(p, 0, lan_remote4, lan_nowhere4, 64, 24));
+	lan_from_mesh(&in, p, lan_udp(p, 1, lan_remote6, lan_nowhere6, 64, 24));
+	lan_from_mesh(&in, p, lan_echo(p, 0, lan_remote4, lan_our4, 64));
+	lan_from_mesh(&in, p, lan_echo(p, 1, lan_remote6, lan_our6, 64));
+	lan_from_mesh(&in, p, lan_udp(p, 0, lan_remote4, lan_our4, 64, 24));
+	lan_put("mesh-no-route-and-ping", &in);
+	wan_begin(&in, LAN_KNOB_FRESH);
+	lan_from_mesh(&in, p, lan_udp(p, 0, lan_remote4, lan_h4, 1, 24));
+	lan_from_mesh(&in, p, lan_udp(p, 1, lan_remote6, lan_h6, 1, 24));
+	lan_put("mesh-ttl1", &in);
+
+	/* The mesh's packets wait for H; H's ARP reply and neighbour advertisement release them. */
+	wan_begin(&in, LAN_KNOB_MESH_FIRST);
+	lan_from_mesh(&in, p, lan_udp(p, 0, lan_remote4, lan_h4, 64, 24));
+	lan_from_mesh(&in, p, lan_udp(p, 1, lan_remote6, lan_h6, 64, 24));
+	wan_add(&in, f, wan_arp(f, 2, lan_our_mac, lan_h_mac, lan_h4, lan_our_mac, lan_our4), 0);
+	wan_add(&in, f, wan_nd(f, 136, lan_our_mac, lan_h_mac, lan_h6, lan_our6, lan_h6, lan_h_mac), 0);
+	lan_put("answers-release-waiting", &in);
+
+	/* H known but stale: used, so probed (unicast). The LAN down. Small rings, a full wire. */
+	wan_begin(&in, LAN_KNOB_STALE | LAN_KNOB_STEP_1S);
+	lan_from_mesh(&in, p, lan_udp(p, 0, lan_remote4, lan_h4, 64, 24));
+	lan_from_mesh(&in, p, lan_udp(p, 1, lan_remote6, lan_h6, 64, 24));
+	lan_put("stale-probed", &in);
+	wan_begin(&in, LAN_KNOB_FRESH | LAN_KNOB_DOWN);
+	lan_from_mesh(&in, p, lan_udp(p, 0, lan_remote4, lan_h4, 64, 24));
+	lan_put("lan-down", &in);
+	wan_begin(&in, LAN_KNOB_RINGS_SMALL);
+	for (unsigned int i = 0; i < 3; i++) {
+		const uint8_t q4[4] = { 10, 1, 0, (uint8_t)(100 + i) };
+
+		wan_add(&in, f, wan_arp(f, 1, bcast, lan_h_mac, lan_h4, zero_mac, lan_our4), 0);
+		lan_from_mesh(&in, p, lan_udp(p, 0, lan_remote4, q4, 64, 24));
+	}
+	lan_put("rings-small", &in);
+	wan_begin(&in, LAN_KNOB_FRESH | LAN_KNOB_WIRE_FULL);
+	for (unsigned int i = 0; i < 5; i++)
+		lan_from_mesh(&in, p, lan_udp(p, 0, lan_remote4, lan_h4, 64, 24 + i));
+	lan_put("wire-full", &in);
+	/* The waiting queue's bounds: 16 per next hop (20 for one quiet host: 4 dropped at once), and
+	 * 60 expiring together while the unreachables' rate limit gives 50. */
+	wan_begin(&in, 0);
+	for (unsigned int i = 0; i < 32; i++) {
+		const uint8_t src4[4] = { 10, 1, 0, (uint8_t)(3 + i % 2) }, mac[6] = { 2, 0, 0, 0, 2, (uint8_t)(3 + i % 2) };
+		const uint8_t dst4[4] = { 10, 1, 0, (uint8_t)(i < 20 ? 77 : 78) };
+
+		n = lan_echo(p, 0, src4, lan_our4, 64);
+		wan_add(&in, f, lan_frame(f, lan_our_mac, mac, p, n), 0);
+		lan_from_mesh(&in, p, lan_udp(p, 0, lan_remote4, dst4, 64, 24));
+	}
+	lan_put("waiting-bounded", &in);
+
+	/* A full burst each way: a bit of everything. */
+	wan_begin(&in, LAN_KNOB_FRESH);
+	for (unsigned int i = 0; i < 32; i++) {
+		int v6 = i & 1;
+
+		switch (i % 8) {
+		case 0:
+		case 1:
+			lan_from_h(&in, p, lan_udp(p, v6, v6 ? lan_h6 : lan_h4, v6 ? lan_remote6 : lan_remote4, 64, i));
+			break;
+		case 2:
+		case 3:
+			lan_from_h(&in, p, lan_syn(p, v6, v6 ? lan_h6 : lan_h4, v6 ? lan_remote6 : lan_remote4, 1460));
+			break;
+		case 4:
+			wan_add(&in, f, wan_arp(f, 1, bcast, lan_h_mac, lan_h4, zero_mac, lan_our4), 0);
+			break;
+		case 5:
+			wan_add(&in, f, wan_nd(f, 135, snm_us_mac, lan_h_mac, lan_h6, snm_us, lan_our6, lan_h_mac), 0);
+			break;
+		case 6:
+			lan_from_h(&in, p, lan_echo(p, 0, lan_h4, lan_our4, 64));
+			break;
+		default:
+			lan_from_h(&in, p, lan_udp(p, 0, lan_h4, lan_remote4, 1, 8));
+		}
+		switch (i % 4) {
+		case 0:
+			lan_from_mesh(&in, p, lan_udp(p, v6, v6 ? lan_remote6 : lan_remote4, v6 ? lan_h6 : lan_h4, 64, i));
+			break;
+		case 1:
+			lan_from_mesh(&in, p, lan_udp(p, v6, v6 ? lan_remote6 : lan_remote4, v6 ? lan_behind_r6 : lan_behind_r4, 64, i));
+			break;
+		case 2:
+			lan_from_mesh(&in, p, lan_udp(p, 0, lan_remote4, lan_quiet4, 64, i));
+			break;
+		default:
+			lan_from_mesh(&in, p, lan_echo(p, v6, v6 ? lan_remote6 : lan_remote4, v6 ? lan_our6 : lan_our4, 64));
+		}
+	}
+	lan_put("burst-32-mixed", &in);
+}
+
 int main(int argc, char **argv)
 {
 	static struct fuzz_world world;
@@ -1085,6 +1433,7 @@ int main(int argc, char **argv)
 	ratelimit_seeds();
 	allowedips_seeds();
 	wan_seeds(&world);
+	lan_seeds();
 	printf("make_seeds: %u seeds in %s\n", written, outdir);
 	return 0;
 }
