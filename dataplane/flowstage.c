@@ -77,6 +77,9 @@ enum flow_stage_result flow_stage(struct mg_worker *w, struct rte_mbuf *m, const
 	/* An ICMP error about no flow of ours: Linux conntrack's INVALID. */
 	if (!f && (info.flags & FLOW_PKT_RELATED))
 		return drop(m, MG_DROP_FLOW_INVALID);
+	/* Which way this packet goes on its flow: an ICMP error's key is the quoted packet's, and
+	 * the error travels the other way. */
+	reply ^= (info.flags & FLOW_PKT_RELATED) != 0;
 	if (unlikely(!f || (f->verdict & VERDICT_GEN) != gen)) {
 		/* Judged on the flow's first direction: a reply re-judged after a reload goes the
 		 * other way from its flow. */
