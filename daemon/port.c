@@ -194,6 +194,11 @@ static int setup_lan(const struct mg_config *cfg, unsigned int workers)
 		fprintf(stderr, "meshgate: inner.device and wan.device are the same port\n");
 		return -EINVAL;
 	}
+	if (cfg->inner.n_addresses > MG_MAX_WAN_ADDRS) {
+		fprintf(stderr, "meshgate: inner.addresses: a LAN port takes at most %d addresses, %zu given\n",
+			MG_MAX_WAN_ADDRS, cfg->inner.n_addresses);
+		return -EINVAL;
+	}
 	ret = start_port(lan->port, cfg->inner.device, workers, false);
 	if (ret)
 		return ret;
