@@ -90,6 +90,8 @@ struct mg_lcore_stats {
 	 * with a mac2 made from one (the retry that gets through). */
 	uint64_t cookie_replies_rx, cookie_mac2_sent;
 	uint64_t handed_off;                           /* to the worker that owns the packet's flow */
+	uint64_t spread_out, spread_in;                /* data messages another worker opened for this
+							* one; that this one opened for another */
 } __rte_cache_aligned;
 
 extern struct mg_lcore_stats mg_stats[RTE_MAX_LCORE];

@@ -244,6 +244,9 @@ struct mg_device {
 	struct rte_ring *to_inner;         /* mbufs: likewise for the inner side (host mode's TUN) (SP/MC) */
 	struct rte_ring *handoff[MG_MAX_WORKERS]; /* mbufs for worker i's flow table, from the others
 						   * (MP/SC; with more than one worker) */
+	bool spread;                       /* decryption spread over the workers (dataplane/spread.c) */
+	struct rte_ring *crypt[MG_MAX_WORKERS]; /* bursts for worker i to open for the others (spread.c's
+						 * batches; MP/SC; with spread and more than one worker) */
 	struct rte_rcu_qsbr *rcu;
 	unsigned int staged_max;           /* mbufs all staging rings together may hold */
 	uint32_t staged;                   /* mbufs in staging rings now (atomic, any thread) */

@@ -111,6 +111,8 @@ static void write_packets(FILE *f)
 		{ "cookie_replies_rx", offsetof(struct mg_lcore_stats, cookie_replies_rx) },
 		{ "cookie_mac2_sent", offsetof(struct mg_lcore_stats, cookie_mac2_sent) },
 		{ "flow_handed_off", offsetof(struct mg_lcore_stats, handed_off) },
+		{ "decrypt_spread_out", offsetof(struct mg_lcore_stats, spread_out) },
+		{ "decrypt_spread_in", offsetof(struct mg_lcore_stats, spread_in) },
 	};
 
 	fprintf(f, "# HELP meshgate_packets_total Packets by stage.\n# TYPE meshgate_packets_total counter\n");
@@ -125,8 +127,9 @@ static void write_packets(FILE *f)
 
 		fprintf(f, "meshgate_worker_packets_total{worker=\"%u\",stage=\"wan_rx\"} %" PRIu64 "\n"
 			   "meshgate_worker_packets_total{worker=\"%u\",stage=\"inner_rx\"} %" PRIu64 "\n"
-			   "meshgate_worker_packets_total{worker=\"%u\",stage=\"flow_handed_off\"} %" PRIu64 "\n",
-			w, st->wan_rx, w, st->inner_rx, w, st->handed_off);
+			   "meshgate_worker_packets_total{worker=\"%u\",stage=\"flow_handed_off\"} %" PRIu64 "\n"
+			   "meshgate_worker_packets_total{worker=\"%u\",stage=\"decrypt_spread_in\"} %" PRIu64 "\n",
+			w, st->wan_rx, w, st->inner_rx, w, st->handed_off, w, st->spread_in);
 	}
 	fprintf(f, "# HELP meshgate_drops_total Packets not delivered, by reason.\n"
 		   "# TYPE meshgate_drops_total counter\n");

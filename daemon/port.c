@@ -262,6 +262,7 @@ int port_setup(const struct mg_config *cfg)
 		workers = cfg->workers;
 	mg_dev.flow_max = cfg->flow_max;
 	mg_dev.idle_backoff = cfg->idle_backoff;
+	mg_dev.spread = cfg->spread;
 	if (find_port(cfg->wan.device, &mg_dev.wan_port)) {
 		fprintf(stderr, "meshgate: wan.device %s not found after EAL start\n", cfg->wan.device);
 		return -ENODEV;

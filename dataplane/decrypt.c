@@ -9,7 +9,8 @@
  *     they complete is classified in their place.
  *  3. Data: receiver index -> keypair through the published index table (RCU read side); expired
  *     keypairs drop here, before any crypto.
- *  4. One burst AEAD open, in place.
+ *  4. One burst AEAD open, in place; under load possibly on another worker (spread.c), the burst
+ *     coming back in the order it arrived.
  *  5. In burst order, per keypair: the replay window (under the keypair's lock, taken once per run of
  *     packets with the same keypair), then last-received times, a "next" keypair's confirmation and
  *     roaming (another source address or port, another of our addresses, or, for a peer on our link,
@@ -261,33 +262,25 @@ static bool inner_check(struct mg_worker *w, struct mg_keypair *kp, struct rte_m
 	return true;
 }
 
-/* Steps 3-7 for the data vector. */
-static void decrypt_data(struct mg_worker *w, struct rte_mbuf **pkts, unsigned int n)
+/*
+ * Steps 5-7 for n opened packets, in order: kps[i] the keypair each was opened with (NULL: it went
+ * while the packet was away, spread.c), ops[i].ok and .counter the AEAD's result. Consumes them all.
+ */
+void decrypt_deliver(struct mg_worker *w, struct rte_mbuf **pkts, struct mg_keypair **kps,
+		     const struct aead_burst_op *ops, unsigned int n)
 {
-	struct aead_burst_op ops[MG_BURST];
-	struct mg_keypair *kps[MG_BURST], *locked = NULL;
+	struct mg_keypair *locked = NULL;
 	struct rte_mbuf *out[MG_BURST], *drop[MG_BURST];
-	unsigned int nops = 0, nout = 0, ndrop = 0;
+	unsigned int nout = 0, ndrop = 0;
 
 	for (unsigned int i = 0; i < n; i++) {
-		struct mg_keypair *kp = lookup_keypair(w, pkts[i]);
-		struct message_data *d = data_msg(pkts[i]);
-		uint32_t clen = data_len(pkts[i]) - MESSAGE_DATA_HEADER_SIZE - NOISE_AUTHTAG_LEN;
+		struct mg_keypair *kp = kps[i];
 
-		if (!kp) {
+		if (unlikely(!kp)) {
+			mg_drop(MG_DROP_WG_UNKNOWN_INDEX, 1);
 			drop[ndrop++] = pkts[i];
 			continue;
 		}
-		kps[nops] = kp;
-		pkts[nops] = pkts[i];
-		ops[nops++] = (struct aead_burst_op){ .key = kp->recv_key, .counter = d->counter,
-			.src = d->encrypted_data, .dst = d->encrypted_data,
-			.tag = d->encrypted_data + clen, .len = clen };
-	}
-	aead_burst_open(&w->aead, ops, nops);
-	for (unsigned int i = 0; i < nops; i++) {
-		struct mg_keypair *kp = kps[i];
-
 		if (!ops[i].ok) {
 			mg_drop(MG_DROP_WG_AUTH_FAILED, 1);
 			drop[ndrop++] = pkts[i];
@@ -320,6 +313,37 @@ static void decrypt_data(struct mg_worker *w, struct rte_mbuf **pkts, unsigned i
 		mg_stats[w->lcore].inner_tx += mg_dev.inner->tx((uint16_t)w->id, out, (uint16_t)nout);
 	if (ndrop)
 		rte_pktmbuf_free_bulk(drop, ndrop);
+}
+
+/* Steps 3-7 for the data vector; step 4 on another worker when spread.c takes the burst. */
+static void decrypt_data(struct mg_worker *w, struct rte_mbuf **pkts, unsigned int n)
+{
+	struct aead_burst_op ops[MG_BURST];
+	struct mg_keypair *kps[MG_BURST];
+	struct rte_mbuf *drop[MG_BURST];
+	unsigned int nops = 0, ndrop = 0;
+
+	for (unsigned int i = 0; i < n; i++) {
+		struct mg_keypair *kp = lookup_keypair(w, pkts[i]);
+		struct message_data *d = data_msg(pkts[i]);
+		uint32_t clen = data_len(pkts[i]) - MESSAGE_DATA_HEADER_SIZE - NOISE_AUTHTAG_LEN;
+
+		if (!kp) {
+			drop[ndrop++] = pkts[i];
+			continue;
+		}
+		kps[nops] = kp;
+		pkts[nops] = pkts[i];
+		ops[nops++] = (struct aead_burst_op){ .key = kp->recv_key, .counter = d->counter,
+			.src = d->encrypted_data, .dst = d->encrypted_data,
+			.tag = d->encrypted_data + clen, .len = clen };
+	}
+	if (ndrop)
+		rte_pktmbuf_free_bulk(drop, ndrop);
+	if (!nops || (w->spread && spread_submit(w, pkts, kps, ops, nops)))
+		return;
+	aead_burst_open(&w->aead, ops, nops);
+	decrypt_deliver(w, pkts, kps, ops, nops);
 }
 
 void decrypt_burst(struct mg_worker *w, struct rte_mbuf **pkts, uint16_t n)

@@ -20,6 +20,7 @@
 #define NEIGH_RING_SIZE 256
 #define ICMP_RING_SIZE 256 /* ICMP errors: rate-limited by each worker before they get here */
 #define HANDOFF_RING_SIZE 1024 /* packets on their way to their flow's worker, per worker */
+#define CRYPT_RING_SIZE 256    /* batches (spread.c): each distributor has at most 16 out */
 /* All staging rings together: what the pool holds beyond the ports and the rings, so peers whose
  * handshakes never complete cannot take the mbufs that WAN receive needs. */
 #define STAGED_MAX 8192
@@ -41,6 +42,12 @@ static int create_rings(void)
 		snprintf(name, sizeof(name), "mg_handoff%u", i);
 		mg_dev.handoff[i] = rte_ring_create(name, HANDOFF_RING_SIZE, SOCKET_ID_ANY, RING_F_SC_DEQ);
 		if (!mg_dev.handoff[i])
+			return -ENOMEM;
+		if (!mg_dev.spread)
+			continue;
+		snprintf(name, sizeof(name), "mg_crypt%u", i);
+		mg_dev.crypt[i] = rte_ring_create(name, CRYPT_RING_SIZE, SOCKET_ID_ANY, RING_F_SC_DEQ);
+		if (!mg_dev.crypt[i])
 			return -ENOMEM;
 	}
 	return mg_dev.to_ctrl && mg_dev.to_neigh && mg_dev.ctrl_tx && mg_dev.events && mg_dev.flush &&
@@ -144,7 +151,8 @@ unsigned int device_destroy(void)
 	mg_dev.icmp_req = mg_dev.to_mesh = mg_dev.to_inner = NULL;
 	for (unsigned int i = 0; i < MG_MAX_WORKERS; i++) {
 		rte_ring_free(mg_dev.handoff[i]);
-		mg_dev.handoff[i] = NULL;
+		rte_ring_free(mg_dev.crypt[i]); /* pointers into the workers' FIFOs (spread_fini) */
+		mg_dev.handoff[i] = mg_dev.crypt[i] = NULL;
 	}
 	if (mg_dev.lan) {
 		rte_ring_free(mg_dev.lan->to_neigh);

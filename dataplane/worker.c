@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The worker lcore's loop: poll the WAN queue (decrypt path), the inner queue (encrypt path: the TUN,
- * or gateway mode's LAN port), the peers whose staged packets may go, and the control thread's
- * outgoing frames (WAN, and LAN in gateway mode); report a quiescent
+ * or gateway mode's LAN port), the peers whose staged packets may go, the control thread's
+ * outgoing frames (WAN, and LAN in gateway mode), other workers' flows and bursts to decrypt
+ * (spread.c) and its own that are back; report a quiescent
  * state for RCU once per iteration; expire reassembly now and then; back off when idle so a small
  * machine is shared.
  */
@@ -53,6 +54,8 @@ static unsigned int poll_ctrl(struct mg_worker *w)
 		n += lan_tx_ctrl(w);
 	if (w->flows && mg_dev.n_workers > 1)
 		n += flow_handoff_poll(w);
+	if (w->spread)
+		n += spread_poll(w);
 	return n + np;
 }
 
@@ -71,6 +74,11 @@ int worker_init(struct mg_worker *w, unsigned int id, enum aead_backend backend)
 		aead_burst_fini(&w->aead);
 		return ret;
 	}
+	ret = spread_init(w);
+	if (ret) {
+		worker_fini(w);
+		return ret;
+	}
 	if (mg_dev.flow_max) {
 		/* Keyed by a seed of its own: LAN hosts choose their 5-tuples. */
 		w->flows = flow_table_create(mg_dev.flow_max, rte_rand(), &FLOW_TIMEOUTS_DEFAULT);
@@ -85,6 +93,7 @@ int worker_init(struct mg_worker *w, unsigned int id, enum aead_backend backend)
 
 void worker_fini(struct mg_worker *w)
 {
+	spread_fini(w);
 	mg_dev.flow_tables[w->id] = NULL;
 	flow_table_destroy(w->flows);
 	w->flows = NULL;
@@ -107,7 +116,9 @@ int worker_main(void *arg)
 		unsigned int n_ctrl;
 
 		w->now_ns = mg_now_ns();
-		n_wan = rte_eth_rx_burst(mg_dev.wan_port, w->id, pkts, MG_BURST);
+		/* Decrypted bursts come back in order (spread.c): none taken while its FIFO is full. */
+		n_wan = spread_room(w) ? rte_eth_rx_burst(mg_dev.wan_port, w->id, pkts, MG_BURST) : 0;
+		spread_note_load(w, n_wan);
 		if (n_wan)
 			decrypt_burst(w, pkts, n_wan);
 		n_inner = mg_dev.inner->rx((uint16_t)w->id, pkts, MG_BURST);

@@ -28,6 +28,7 @@ struct mg_worker {
 	struct mg_peer_bytes *bytes; /* &mg_peer_bytes[id] */
 	struct icmperr_limit icmp_limit; /* ICMP errors this worker asks for (Linux: 1000/s, burst 50) */
 	struct flow_table *flows;    /* the flow stage's table (mg_dev.flow_max); NULL: no stage */
+	struct mg_spread *spread;    /* spread.c: its bursts out for decryption; NULL: not spreading */
 } __rte_cache_aligned;
 
 extern struct mg_worker mg_workers[MG_MAX_WORKERS];
@@ -90,6 +91,25 @@ static inline void worker_icmp_echo(struct mg_worker *w, struct rte_mbuf *m, boo
 	mg_drop(MG_DROP_ECHO_LIMITED, 1);
 	rte_pktmbuf_free(m);
 }
+/* Decrypt path steps 5-7 for opened packets (kps[i] NULL: its keypair went; counted). */
+void decrypt_deliver(struct mg_worker *w, struct rte_mbuf **pkts, struct mg_keypair **kps,
+		     const struct aead_burst_op *ops, unsigned int n);
+/*
+ * One peer on many cores (spread.c; with mg_dev.spread and more than one worker). spread_submit:
+ * the decrypt path offers a burst of n data messages with their keypairs and unopened ops; true: it
+ * was taken (opened here or by another worker, delivered in order by spread_deliver); false: open it
+ * here and now. spread_room: whether the WAN may be polled (a burst's batch fits). spread_note_load:
+ * the WAN poll's size, so distributors pass a busy worker over. spread_poll: open other workers'
+ * batches, deliver this worker's that are back; returns the work done (for idle backoff).
+ */
+int spread_init(struct mg_worker *w);
+void spread_fini(struct mg_worker *w);
+bool spread_submit(struct mg_worker *w, struct rte_mbuf **pkts, struct mg_keypair **kps,
+		   const struct aead_burst_op *ops, unsigned int n);
+bool spread_room(const struct mg_worker *w);
+void spread_note_load(struct mg_worker *w, unsigned int n_wan);
+unsigned int spread_deliver(struct mg_worker *w);
+unsigned int spread_poll(struct mg_worker *w);
 /* Packets staged for a peer that now has a keypair. */
 void encrypt_flush_staged(struct mg_worker *w, struct mg_peer *peer);
 

@@ -596,6 +596,11 @@ static int h_workers(struct jsonwalk *w, const cJSON *v, void *obj)
 	return ret;
 }
 
+static int h_spread(struct jsonwalk *w, const cJSON *v, void *obj)
+{
+	return jsonwalk_bool(w, v, &((struct mg_config *)obj)->spread);
+}
+
 static int h_log_level(struct jsonwalk *w, const cJSON *v, void *obj)
 {
 	/* In enum config_log_level order. */
@@ -640,6 +645,7 @@ static const struct jsonwalk_field top_fields[] = {
 	{ "inner", true, h_inner },
 	{ "idle", false, h_idle },
 	{ "workers", false, h_workers },
+	{ "spread", false, h_spread },
 	{ "log_level", false, h_log_level },
 	{ "peers", false, h_peers },
 	{ "flows", false, h_flows },
@@ -658,6 +664,7 @@ int config_parse(const char *json, size_t len, struct mg_config *out, char *err,
 	if (ret)
 		return ret;
 	out->idle_backoff = true;
+	out->spread = true;
 	out->inner.mtu = CONFIG_MTU_DEFAULT;
 	out->log_level = CONFIG_LOG_INFO;
 	out->wg.replace_peers = true; /* the file describes the whole device */

@@ -84,6 +84,8 @@ struct mg_config {
 	struct config_inner inner;
 	bool idle_backoff;                     /* "idle": "backoff" (default) or "poll" */
 	unsigned int workers;                  /* 0: derived from the lcores */
+	bool spread;                           /* "spread" (default true): one peer's decryption on
+						* every worker, delivered in order */
 	enum config_log_level log_level;
 	/* The flow table: flows per worker (0: none). "flows": {"max": N}; a policy without it gets
 	 * CONFIG_FLOWS_DEFAULT, since a stateful policy needs the table. */

@@ -146,6 +146,14 @@ int jsonwalk_string(struct jsonwalk *w, const cJSON *v, const char **out)
 	return 0;
 }
 
+int jsonwalk_bool(struct jsonwalk *w, const cJSON *v, bool *out)
+{
+	if (!cJSON_IsBool(v))
+		return fail_type(w, v, "true or false");
+	*out = cJSON_IsTrue(v);
+	return 0;
+}
+
 int jsonwalk_strdup(struct jsonwalk *w, const cJSON *v, char **out)
 {
 	const char *s;

@@ -75,6 +75,8 @@ void jsonwalk_path_pop(struct jsonwalk *w, size_t mark);
 /* A non-empty string of at most JSONWALK_STRING_MAX bytes (*out points into the tree). */
 int jsonwalk_string(struct jsonwalk *w, const struct cJSON *v, const char **out);
 /* The same, malloc'd. */
+/* A JSON true or false. */
+int jsonwalk_bool(struct jsonwalk *w, const struct cJSON *v, bool *out);
 int jsonwalk_strdup(struct jsonwalk *w, const struct cJSON *v, char **out);
 /* An integer min..max (a JSON number without fraction). */
 int jsonwalk_uint(struct jsonwalk *w, const struct cJSON *v, unsigned long min, unsigned long max,

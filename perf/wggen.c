@@ -230,10 +230,10 @@ static void print_record(const struct opts *o, const char *path, const struct wg
 	       (double)t->bytes * 8 / secs / 1e9);
 	if (rx)
 		printf("\"pps\": %.0f, \"gbps\": %.4f, \"loss\": %.6f, \"rx_pkts\": %llu, "
-		       "\"rx_bad\": %llu, \"rx_foreign\": %llu, ", (double)rx->pkts / secs,
+		       "\"rx_bad\": %llu, \"rx_foreign\": %llu, \"rx_reordered\": %llu, ", (double)rx->pkts / secs,
 		       (double)rx->bytes * 8 / secs / 1e9, loss < 0 ? 0 : loss,
 		       (unsigned long long)rx->pkts, (unsigned long long)rx->bad,
-		       (unsigned long long)rx->foreign);
+		       (unsigned long long)rx->foreign, (unsigned long long)rx->reordered);
 	else
 		printf("\"pps\": null, \"gbps\": null, \"loss\": null, ");
 	/* At full rate the DUT took everything offered: the generator, not the DUT, set the figure. */
@@ -248,9 +248,9 @@ static void print_record(const struct opts *o, const char *path, const struct wg
 static void print_counts(const char *mode, const struct wggen_rx_result *r)
 {
 	printf("{\"mode\": \"%s\", \"rx_pkts\": %llu, \"rx_bytes\": %llu, \"warmup_pkts\": %llu, "
-	       "\"foreign\": %llu, \"bad\": %llu}\n", mode, (unsigned long long)r->pkts,
+	       "\"foreign\": %llu, \"bad\": %llu, \"reordered\": %llu}\n", mode, (unsigned long long)r->pkts,
 	       (unsigned long long)r->bytes, (unsigned long long)r->warmup_pkts,
-	       (unsigned long long)r->foreign, (unsigned long long)r->bad);
+	       (unsigned long long)r->foreign, (unsigned long long)r->bad, (unsigned long long)r->reordered);
 	fflush(stdout);
 }
 

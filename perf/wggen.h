@@ -92,6 +92,7 @@ struct wggen_tx_result {
 struct wggen_rx_result {
 	uint64_t pkts, bytes;  /* inner IP bytes */
 	uint64_t warmup_pkts, foreign, bad;
+	uint64_t reordered;    /* arrived after a later one of the sender's (meaningful with one peer) */
 };
 
 /* wggen.c: a UDP socket bound to local (big buffers: forced, we run as root), or -errno. */

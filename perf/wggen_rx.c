@@ -36,6 +36,7 @@ struct rx_state {
 	struct mmsghdr msg[RX_BATCH];
 	struct aead_burst_op ops[RX_BATCH];
 	uint64_t last_rx_ns;
+	uint64_t next_seq;     /* one past the highest sequence number counted */
 };
 
 /* Count one inner packet by its stamp; ip_len is its IP length. */
@@ -53,6 +54,10 @@ static void count_stamp(struct rx_state *st, const uint8_t *stamp, uint32_t avai
 	} else if (s.phase == WGGEN_MEASURE) {
 		st->r->pkts++;
 		st->r->bytes += ip_len;
+		if (s.seq < st->next_seq)
+			st->r->reordered++;
+		else
+			st->next_seq = s.seq + 1;
 	} else {
 		st->r->warmup_pkts++;
 	}
@@ -185,10 +190,10 @@ static void ctl_answer(int conn, struct rx_state *st)
 				break;
 		}
 	}
-	n = snprintf(out, sizeof(out), "%llu %llu %llu %llu %llu\n",
+	n = snprintf(out, sizeof(out), "%llu %llu %llu %llu %llu %llu\n",
 		     (unsigned long long)st->r->pkts, (unsigned long long)st->r->bytes,
 		     (unsigned long long)st->r->warmup_pkts, (unsigned long long)st->r->foreign,
-		     (unsigned long long)st->r->bad);
+		     (unsigned long long)st->r->bad, (unsigned long long)st->r->reordered);
 	if (write(conn, out, (size_t)n) != n)
 		perror("wggen: ctl answer");
 }
@@ -268,7 +273,7 @@ int wggen_ctl_query(const char *ctl_path, uint32_t run_id, uint64_t expect,
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	struct timeval tv = { .tv_sec = (time_t)timeout_s, .tv_usec = 0 };
 	char buf[200] = "";
-	unsigned long long v[5];
+	unsigned long long v[6];
 	ssize_t n;
 
 	if (fd < 0 || strlen(ctl_path) >= sizeof(a.sun_path))
@@ -285,8 +290,8 @@ int wggen_ctl_query(const char *ctl_path, uint32_t run_id, uint64_t expect,
 	if (n <= 0)
 		return -EIO;
 	buf[n] = '\0';
-	if (sscanf(buf, "%llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4]) != 5)
+	if (sscanf(buf, "%llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) != 6)
 		return -EPROTO;
-	*r = (struct wggen_rx_result){ v[0], v[1], v[2], v[3], v[4] };
+	*r = (struct wggen_rx_result){ v[0], v[1], v[2], v[3], v[4], v[5] };
 	return 0;
 }

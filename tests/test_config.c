@@ -163,7 +163,7 @@ static void test_full_and_minimal(void)
 		" \"addresses\": [\"fd77::1/64\", \"10.1.1.1/32\"],"
 		" \"gateway\": \"10.1.1.254\", \"gateway6\": \"fe80::1\"},"
 		" \"inner\": {\"device\": \"tun\", \"mtu\": 9000},"
-		" \"idle\": \"poll\", \"workers\": 3,"
+		" \"idle\": \"poll\", \"workers\": 3, \"spread\": false,"
 		" \"log_level\": \"debug\", \"peers\": [{\"public_key\": \"" KEY1 "\"},"
 		" {\"public_key\": \"" KEY2 "\", \"preshared_key\": \"" PRIV "\","
 		" \"endpoint\": \"[fe80::2%7]:1\","
@@ -183,8 +183,8 @@ static void test_full_and_minimal(void)
 	CHECK(c.wan.has_gateway6 && c.wan.gateway6[0] == 0xfe && c.wan.gateway6[15] == 1,
 	      "gateway6");
 	CHECK(c.inner.mtu == 9000 && c.inner.n_addresses == 0, "inner");
-	CHECK(!c.idle_backoff && c.workers == 3 && c.log_level == CONFIG_LOG_DEBUG,
-	      "idle/workers/log");
+	CHECK(!c.idle_backoff && c.workers == 3 && !c.spread && c.log_level == CONFIG_LOG_DEBUG,
+	      "idle/workers/spread/log");
 	CHECK(c.n_eal == 0 && c.eal == NULL, "no eal");
 	CHECK(c.wg.n_peers == 2 && c.wg.peers[0].n_allowed_ips == 0 &&
 	      !c.wg.peers[0].has_endpoint && !c.wg.peers[0].has_persistent_keepalive, "bare peer");
@@ -199,7 +199,7 @@ static void test_full_and_minimal(void)
 
 	CHECK(parse(minimal, &c, err, sizeof(err)) == 0, "minimal config refused: %s", err);
 	CHECK(strcmp(c.inner.name, "wg0") == 0 && c.inner.mtu == CONFIG_MTU_DEFAULT &&
-	      c.idle_backoff && c.workers == 0 && c.log_level == CONFIG_LOG_INFO &&
+	      c.idle_backoff && c.workers == 0 && c.spread && c.log_level == CONFIG_LOG_INFO &&
 	      c.wg.replace_peers && c.wg.n_peers == 0 && !c.wan.has_gateway, "defaults");
 	config_free(&c);
 }
@@ -457,6 +457,9 @@ static const struct {
 	{ "workers", "129", "workers: 129 out of range 1..128" },
 	{ "workers", "\"2\"", "workers: expected an integer, got a string" },
 	{ "workers", "2", NULL },
+	{ "spread", "\"yes\"", "spread: expected true or false, got a string" },
+	{ "spread", "1", "spread: expected true or false, got a number" },
+	{ "spread", "false", NULL },
 	{ "log_level", "\"verbose\"", "log_level: \"verbose\": expected \"error\"" },
 	{ "log_level", "\"warning\"", NULL },
 	{ "peers", "{}", "peers: expected an array, got an object" },
