@@ -24,9 +24,10 @@
  *
  * When: a burst of at least SPREAD_MIN data messages, or any while earlier batches are out (order).
  * To whom: the next other worker, round robin, whose own WAN queue was not busy at its last poll and
- * whose ring holds fewer than SPREAD_BACKLOG batches; none: the distributor opens it itself, so a
- * slow helper costs nothing but the batch it holds. A full FIFO pauses the distributor's WAN receive
- * (worker.c) until its head comes back.
+ * that has fewer than SPREAD_BACKLOG of this distributor's batches not yet done (one it is opening,
+ * one waiting); none: the distributor opens it itself. So a helper is kept busy and the distributor
+ * does the rest: the split follows the cores' speeds with no tuning. A full FIFO pauses the
+ * distributor's WAN receive (worker.c) until its head comes back.
  */
 #include <string.h>
 
@@ -39,7 +40,7 @@
 
 #define SPREAD_DEPTH 16u   /* batches a distributor has in flight (a power of two) */
 #define SPREAD_MIN 8u      /* data messages in a burst worth handing over */
-#define SPREAD_BACKLOG 2u  /* batches waiting at a helper beyond which it is passed over */
+#define SPREAD_BACKLOG 2u  /* a distributor's batches not done at a helper beyond which it is passed over */
 
 struct mg_crypt_batch {
 	struct aead_burst_op ops[MG_BURST]; /* keys point into keys[] */
@@ -47,6 +48,7 @@ struct mg_crypt_batch {
 	uint64_t serial[MG_BURST];          /* each packet's keypair, as found at receive */
 	uint8_t keys[MG_BURST][AEAD_KEY_SIZE];
 	unsigned int n, n_keys;
+	int helper;                         /* the worker it went to; -1: opened by the distributor */
 	uint32_t done;                      /* release-stored by the worker that opened it */
 };
 
@@ -54,6 +56,7 @@ struct mg_spread {
 	struct mg_crypt_batch batch[SPREAD_DEPTH];
 	uint32_t head, tail;                /* delivered up to head, filled up to tail */
 	unsigned int next;                  /* round robin over the helpers */
+	uint8_t at[MG_MAX_WORKERS];         /* batches at each helper, not yet seen done */
 };
 
 /* Whether each worker's WAN queue was busy at its last poll: written by that worker when it changes,
@@ -109,8 +112,7 @@ static int pick_helper(struct mg_worker *w)
 	for (unsigned int k = 1; k <= mg_dev.n_workers; k++) {
 		unsigned int t = (s->next + k) % mg_dev.n_workers;
 
-		if (t == w->id || __atomic_load_n(&load[t].busy, __ATOMIC_RELAXED) ||
-		    rte_ring_count(mg_dev.crypt[t]) >= SPREAD_BACKLOG)
+		if (t == w->id || s->at[t] >= SPREAD_BACKLOG || __atomic_load_n(&load[t].busy, __ATOMIC_RELAXED))
 			continue;
 		s->next = t;
 		return (int)t;
@@ -156,10 +158,14 @@ bool spread_submit(struct mg_worker *w, struct rte_mbuf **pkts, struct mg_keypai
 		b->ops[i].key = b->keys[b->n_keys - 1];
 	}
 	s->tail++;
-	if (helper >= 0 && rte_ring_enqueue(mg_dev.crypt[helper], b) == 0)
+	b->helper = helper;
+	if (helper >= 0 && rte_ring_enqueue(mg_dev.crypt[helper], b) == 0) {
+		s->at[helper]++;
 		mg_stats[w->lcore].spread_out += n;
-	else
+	} else {
+		b->helper = -1;
 		open_batch(w, b);
+	}
 	spread_deliver(w);
 	return true;
 }
@@ -183,6 +189,8 @@ unsigned int spread_deliver(struct mg_worker *w)
 			kps[i] = kp && kp->local_index == d->key_idx && kp->serial == b->serial[i] ? kp : NULL;
 		}
 		decrypt_deliver(w, b->pkts, kps, b->ops, b->n);
+		if (b->helper >= 0)
+			s->at[b->helper]--; /* counted off in order: a helper opens its ring in order */
 		s->head++;
 		batches++;
 	}

@@ -253,6 +253,26 @@ static void test_steps(void)
 		n_got = 0;
 	}
 
+	/* Worker 1 keeps at most two of worker 0's bursts not done (one it opens, one waiting): the
+	 * third is opened by worker 0 itself, and waits its turn. */
+	{
+		uint64_t out = SPREAD_OUT();
+
+		n_got = 0;
+		out_of_order = false;
+		for (unsigned int b = 0; b < 3; b++) {
+			burst(ms, MG_BURST, seq);
+			decrypt_burst(w0, ms, MG_BURST);
+			seq += MG_BURST;
+		}
+		CHECK(SPREAD_OUT() == out + 2 * MG_BURST && rte_ring_count(mg_dev.crypt[1]) == 2 && n_got == 0,
+		      "two bursts at worker 1, the third opened here: %lu handed over",
+		      (unsigned long)(SPREAD_OUT() - out));
+		spread_poll(w1);
+		spread_poll(w0);
+		CHECK(n_got == 3 * MG_BURST && !out_of_order, "all three in order: %u", n_got);
+	}
+
 	/* A full FIFO: one burst away at worker 1, the rest opened here and held; no WAN poll. */
 	{
 		unsigned int batches = 0;
@@ -330,7 +350,7 @@ static void test_threads(void)
 	CHECK(SPREAD_IN() > in0, "worker 1 opened some: %lu packets", (unsigned long)(SPREAD_IN() - in0));
 	rte_eth_dev_stop((uint16_t)port);
 	rte_eth_dev_close((uint16_t)port);
-	for (struct rte_mbuf *m; rte_ring_dequeue(rx[0], (void **)&m) == 0;) /* after a failure */
+	for (struct rte_mbuf *m = NULL; rte_ring_dequeue(rx[0], (void **)&m) == 0;) /* after a failure */
 		rte_pktmbuf_free(m);
 	rte_ring_free(rx[0]);
 	rte_ring_free(rx[1]);
