@@ -23,36 +23,26 @@
 
 #define ICMP_BATCH 32
 
-/* Whether addr is one of our inner addresses (the LAN port's, or host mode's inner.addresses). */
-static bool is_ours(int family, const uint8_t *addr)
+/*
+ * Our inner addresses of a family (the LAN port's, or host mode's inner.addresses): the first, which
+ * errors are sent from, or NULL; and, with addr, whether addr is one of them.
+ */
+static const uint8_t *our_inner_addr(int family, const uint8_t *addr, bool *is_ours)
 {
-	size_t alen = family == AF_INET ? 4 : 16;
+	size_t alen = family == AF_INET ? 4 : 16, n = mg_dev.lan ? mg_dev.lan->n_addrs : ctrl.cfg ? ctrl.cfg->inner.n_addresses : 0;
+	const uint8_t *first = NULL;
 
-	if (mg_dev.lan) {
-		for (unsigned int i = 0; i < mg_dev.lan->n_addrs; i++)
-			if (mg_dev.lan->addrs[i].family == family && memcmp(mg_dev.lan->addrs[i].addr, addr, alen) == 0)
-				return true;
-		return false;
-	}
-	for (size_t i = 0; ctrl.cfg && i < ctrl.cfg->inner.n_addresses; i++)
-		if (ctrl.cfg->inner.addresses[i].family == family &&
-		    memcmp(ctrl.cfg->inner.addresses[i].addr, addr, alen) == 0)
-			return true;
-	return false;
-}
+	*is_ours = false;
+	for (size_t i = 0; i < n; i++) {
+		int fam = mg_dev.lan ? mg_dev.lan->addrs[i].family : ctrl.cfg->inner.addresses[i].family;
+		const uint8_t *a = mg_dev.lan ? mg_dev.lan->addrs[i].addr : ctrl.cfg->inner.addresses[i].addr;
 
-static const uint8_t *our_inner_addr(int family)
-{
-	if (mg_dev.lan) {
-		for (unsigned int i = 0; i < mg_dev.lan->n_addrs; i++)
-			if (mg_dev.lan->addrs[i].family == family)
-				return mg_dev.lan->addrs[i].addr;
-		return NULL;
+		if (fam != family)
+			continue;
+		first = first ? first : a;
+		*is_ours |= addr && memcmp(a, addr, alen) == 0;
 	}
-	for (size_t i = 0; ctrl.cfg && i < ctrl.cfg->inner.n_addresses; i++)
-		if (ctrl.cfg->inner.addresses[i].family == family)
-			return ctrl.cfg->inner.addresses[i].addr;
-	return NULL;
+	return first;
 }
 
 /*
@@ -110,12 +100,16 @@ static void send_back(struct rte_mbuf *m, bool to_mesh)
 		rte_pktmbuf_free(m);
 }
 
-static void answer(struct rte_mbuf *req)
+/* The ICMP error, or echo reply, a request asks for. Returns true when req itself became the
+ * reply (an echo): the caller sends it; else the caller frees req. */
+static bool answer(struct rte_mbuf *req)
 {
 	const uint8_t *pkt = rte_pktmbuf_mtod(req, const uint8_t *);
 	uint32_t len = rte_pktmbuf_data_len(req);
 	int family = len && (pkt[0] >> 4) == 6 ? AF_INET6 : AF_INET;
-	const uint8_t *src = our_inner_addr(family);
+	bool from_us;
+	const uint8_t *src = our_inner_addr(family, len >= (family == AF_INET6 ? 40u : 20u) ?
+						     pkt + (family == AF_INET6 ? 8 : 12) : NULL, &from_us);
 	struct rte_mbuf *m;
 	unsigned int kind;
 	uint16_t mtu;
@@ -125,25 +119,28 @@ static void answer(struct rte_mbuf *req)
 
 	mg_icmp_request_get(req, &kind, &to_mesh, &mtu);
 	if (kind == MG_ICMP_ECHO) {
-		ctrl.echo_replies_sent += echo_reply(req);
-		return; /* the caller sends req itself (it is the reply) or frees it */
+		if (!echo_reply(req))
+			return false;
+		ctrl.echo_replies_sent++;
+		return true;
 	}
 	/* Never about a packet of our own (a reply of ours that could not be delivered): that would
 	 * be an error to ourselves. */
-	if (!src || (len >= (family == AF_INET6 ? 40u : 20u) && is_ours(family, pkt + (family == AF_INET6 ? 8 : 12))))
-		return;
+	if (!src || from_us)
+		return false;
 	m = rte_pktmbuf_alloc(mg_dev.pool);
 	if (!m)
-		return;
+		return false;
 	buf = (uint8_t *)rte_pktmbuf_append(m, ICMPERR_MAX_V6);
 	n = buf ? icmperr_build(buf, ICMPERR_MAX_V6, pkt, len, (enum icmperr_kind)kind, mtu, src) : 0;
 	if (n <= 0) {
 		rte_pktmbuf_free(m);
-		return;
+		return false;
 	}
 	rte_pktmbuf_trim(m, (uint16_t)(ICMPERR_MAX_V6 - n));
 	ctrl.icmp_errors_sent++;
 	send_back(m, to_mesh);
+	return false;
 }
 
 unsigned int icmp_turn(void)
@@ -155,11 +152,9 @@ unsigned int icmp_turn(void)
 		unsigned int kind;
 		uint16_t mtu;
 		bool to_mesh;
-		uint64_t echoes = ctrl.echo_replies_sent;
 
-		answer(reqs[i]);
 		mg_icmp_request_get(reqs[i], &kind, &to_mesh, &mtu);
-		if (ctrl.echo_replies_sent != echoes)
+		if (answer(reqs[i]))
 			send_back(reqs[i], to_mesh); /* made into the reply in place */
 		else
 			rte_pktmbuf_free(reqs[i]);
