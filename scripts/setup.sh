@@ -15,6 +15,9 @@ PKGS=(
   # end-to-end tests and benchmarks
   wireguard-go wireguard-tools iperf3 iproute2 nftables iputils-ping procps kmod ethtool traceroute
   valgrind python3 gnuplot-nox jq
+  # kernel WireGuard in a QEMU guest (scripts/kernel-guest.sh; the guest's kernel is fetched from
+  # the archive by the tests, never installed on the host)
+  qemu-system-x86 busybox-static cpio
 )
 
 log() { printf 'setup: %s\n' "$*"; }
