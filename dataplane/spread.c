@@ -23,11 +23,15 @@
  * went meanwhile (wg_unknown_index), as it would have been dropped had it arrived a moment later.
  *
  * When: a burst of at least SPREAD_MIN data messages, or any while earlier batches are out (order).
- * To whom: the next other worker, round robin, whose own WAN queue was not busy at its last poll and
- * that has fewer than SPREAD_BACKLOG of this distributor's batches not yet done (one it is opening,
- * one waiting); none: the distributor opens it itself. So a helper is kept busy and the distributor
- * does the rest: the split follows the cores' speeds with no tuning. A full FIFO pauses the
- * distributor's WAN receive (worker.c) until its head comes back.
+ * To whom: the next other worker, round robin, that is awake (not in idle backoff's sleep, which
+ * would hold the batch, and everything behind it, for up to 256 us), whose own WAN queue was not
+ * busy at its last poll, and that has fewer than SPREAD_BACKLOG of this distributor's batches not
+ * yet delivered (counted off in order at delivery: a batch done behind an undelivered head still
+ * counts, which errs towards the distributor opening more itself); none: the distributor opens it
+ * itself. So a helper is kept busy and the distributor does the rest: the split follows the cores'
+ * speeds with no tuning. A full FIFO pauses the distributor's WAN receive (worker.c) until its head
+ * comes back; a helper descheduled meanwhile stalls its distributor (the batch cannot be taken
+ * back), as a preempted CPU stalls Linux's per-peer queue.
  */
 #include <string.h>
 
@@ -40,7 +44,7 @@
 
 #define SPREAD_DEPTH 16u   /* batches a distributor has in flight (a power of two) */
 #define SPREAD_MIN 8u      /* data messages in a burst worth handing over */
-#define SPREAD_BACKLOG 2u  /* a distributor's batches not done at a helper beyond which it is passed over */
+#define SPREAD_BACKLOG 2u  /* a distributor's batches at a helper, not delivered, beyond which it is passed over */
 
 struct mg_crypt_batch {
 	struct aead_burst_op ops[MG_BURST]; /* keys point into keys[] */
@@ -56,13 +60,14 @@ struct mg_spread {
 	struct mg_crypt_batch batch[SPREAD_DEPTH];
 	uint32_t head, tail;                /* delivered up to head, filled up to tail */
 	unsigned int next;                  /* round robin over the helpers */
-	uint8_t at[MG_MAX_WORKERS];         /* batches at each helper, not yet seen done */
+	uint8_t at[MG_MAX_WORKERS];         /* batches given to each helper, not yet delivered */
 };
 
-/* Whether each worker's WAN queue was busy at its last poll: written by that worker when it changes,
- * read by distributors choosing a helper. A line each, so the writes disturb no one's other state. */
+/* Whether each worker's WAN queue was busy at its last poll, and whether it is asleep (idle backoff):
+ * written by that worker when they change, read by distributors choosing a helper. A line each, so
+ * the writes disturb no one's other state. */
 static struct {
-	uint32_t busy;
+	uint32_t busy, asleep;
 } __rte_cache_aligned load[MG_MAX_WORKERS];
 
 int spread_init(struct mg_worker *w)
@@ -104,6 +109,12 @@ void spread_note_load(struct mg_worker *w, unsigned int n_wan)
 		__atomic_store_n(&load[w->id].busy, busy, __ATOMIC_RELAXED);
 }
 
+void spread_note_sleep(struct mg_worker *w, bool asleep)
+{
+	if (w->spread)
+		__atomic_store_n(&load[w->id].asleep, asleep, __ATOMIC_RELAXED);
+}
+
 /* A helper for a batch: the next worker, round robin, that is neither busy nor behind; or -1. */
 static int pick_helper(struct mg_worker *w)
 {
@@ -112,7 +123,8 @@ static int pick_helper(struct mg_worker *w)
 	for (unsigned int k = 1; k <= mg_dev.n_workers; k++) {
 		unsigned int t = (s->next + k) % mg_dev.n_workers;
 
-		if (t == w->id || s->at[t] >= SPREAD_BACKLOG || __atomic_load_n(&load[t].busy, __ATOMIC_RELAXED))
+		if (t == w->id || s->at[t] >= SPREAD_BACKLOG || __atomic_load_n(&load[t].busy, __ATOMIC_RELAXED) ||
+		    __atomic_load_n(&load[t].asleep, __ATOMIC_RELAXED))
 			continue;
 		s->next = t;
 		return (int)t;

@@ -116,9 +116,13 @@ int worker_main(void *arg)
 		unsigned int n_ctrl;
 
 		w->now_ns = mg_now_ns();
-		/* Decrypted bursts come back in order (spread.c): none taken while its FIFO is full. */
-		n_wan = spread_room(w) ? rte_eth_rx_burst(mg_dev.wan_port, w->id, pkts, MG_BURST) : 0;
-		spread_note_load(w, n_wan);
+		/* Decrypted bursts come back in order (spread.c): none taken while its FIFO is full (and
+		 * then it stays marked busy, as it is). */
+		n_wan = 0;
+		if (spread_room(w)) {
+			n_wan = rte_eth_rx_burst(mg_dev.wan_port, w->id, pkts, MG_BURST);
+			spread_note_load(w, n_wan);
+		}
 		if (n_wan)
 			decrypt_burst(w, pkts, n_wan);
 		n_inner = mg_dev.inner->rx((uint16_t)w->id, pkts, MG_BURST);
@@ -136,7 +140,9 @@ int worker_main(void *arg)
 			idle = 0;
 			sleep_us = 1;
 		} else if (++idle > IDLE_SPINS) {
+			spread_note_sleep(w, true);
 			rte_delay_us_sleep(sleep_us);
+			spread_note_sleep(w, false);
 			sleep_us = RTE_MIN(sleep_us * 2, IDLE_SLEEP_MAX_US);
 		}
 	}

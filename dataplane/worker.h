@@ -99,7 +99,8 @@ void decrypt_deliver(struct mg_worker *w, struct rte_mbuf **pkts, struct mg_keyp
  * the decrypt path offers a burst of n data messages with their keypairs and unopened ops; true: it
  * was taken (opened here or by another worker, delivered in order by spread_deliver); false: open it
  * here and now. spread_room: whether the WAN may be polled (a burst's batch fits). spread_note_load:
- * the WAN poll's size, so distributors pass a busy worker over. spread_poll: open other workers'
+ * the WAN poll's size, so distributors pass a busy worker over; spread_note_sleep: likewise a
+ * worker asleep in idle backoff. spread_poll: open other workers'
  * batches, deliver this worker's that are back; returns the work done (for idle backoff).
  */
 int spread_init(struct mg_worker *w);
@@ -108,6 +109,7 @@ bool spread_submit(struct mg_worker *w, struct rte_mbuf **pkts, struct mg_keypai
 		   const struct aead_burst_op *ops, unsigned int n);
 bool spread_room(const struct mg_worker *w);
 void spread_note_load(struct mg_worker *w, unsigned int n_wan);
+void spread_note_sleep(struct mg_worker *w, bool asleep);
 unsigned int spread_deliver(struct mg_worker *w);
 unsigned int spread_poll(struct mg_worker *w);
 /* Packets staged for a peer that now has a keypair. */

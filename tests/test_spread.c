@@ -212,6 +212,14 @@ static void test_steps(void)
 	CHECK(n_got == seq && !out_of_order, "A then B delivered in order: %u of %u", n_got, seq);
 	spread_note_load(w1, 0);
 
+	/* Worker 1 asleep (idle backoff): not handed a burst that would wait for it to wake. */
+	spread_note_sleep(w1, true);
+	burst(ms, MG_BURST, seq);
+	decrypt_burst(w0, ms, MG_BURST);
+	seq += MG_BURST;
+	CHECK(SPREAD_OUT() == out0 + MG_BURST && n_got == seq, "worker 1 asleep: opened and delivered here: %u", n_got);
+	spread_note_sleep(w1, false);
+
 	/* The keypair goes while its burst is away: the burst is dropped, counted. */
 	{
 		uint64_t unknown = drops(MG_DROP_WG_UNKNOWN_INDEX);
