@@ -24,16 +24,26 @@ check = mgtest.Checks()
 COUNT = 3000
 RATE = 5000  # low enough that no DUT here drops for load: this tests formats and counting
 RATE_SPREAD = 200000  # more than host mode takes here: full bursts queue at the WAN port
+
+
 def exact(t, path, size, respond=False, rate=RATE):
     # At full rate the counter is slower than the sender: a warm-up would fill its socket buffer
     # (tens of thousands of datagrams, RcvbufErrors) and the counted ones could find it full. So
     # a full-rate run is counted from its first datagram: COUNT of them fit the buffer.
-    r = wgbench.measure(t, path, size, rate=rate, warmup=0.2 if rate else 0, duration=30, count=COUNT,
-                        respond=respond)
     who = f"{t.name} {path} {size} B{' (DUT initiates)' if respond else ''}{' at full rate' if not rate else ''}"
-    check(r["tx_pkts"] == COUNT and r["rx_pkts"] == COUNT and r["rx_bad"] == 0
-          and r["rx_foreign"] == 0 and r["send_errors"] == 0,
-          f"{who}: {COUNT} sent, {COUNT} delivered exactly", str(r))
+    # wireguard-go is a DUT we do not control: once, in a CI run, it lost 53 of 3000 at 1420 B even
+    # at this rate (4 reruns exact; a stall of its reader is the likely cause, not measured). It
+    # gets a second try, said in the output; meshgate does not.
+    tries = 2 if isinstance(t, wgbench.WireguardGoDUT) else 1
+    for attempt in range(tries):
+        r = wgbench.measure(t, path, size, rate=rate, warmup=0.2 if rate else 0, duration=30, count=COUNT,
+                            respond=respond)
+        ok = (r["tx_pkts"] == COUNT and r["rx_pkts"] == COUNT and r["rx_bad"] == 0
+              and r["rx_foreign"] == 0 and r["send_errors"] == 0)
+        if ok or attempt + 1 == tries:
+            break
+        print(f"  note: {who}: {r['rx_pkts']} of {r['tx_pkts']} delivered at the first try; once more")
+    check(ok, f"{who}: {COUNT} sent, {COUNT} delivered exactly", str(r))
     return r
 
 
